@@ -1,0 +1,40 @@
+# Every target sets up what it needs; a fresh clone only needs python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV := .venv
+LATEST := .venv-latest
+PIP_FLAGS := -q --disable-pip-version-check
+
+.PHONY: test lint demo bench chaos clean
+
+# The pinned test environment (constraints/test.txt keeps aioresponses working).
+$(VENV)/.stamp-test: pyproject.toml constraints/test.txt
+	@$(VENV)/bin/python -c '' 2>/dev/null || (rm -rf $(VENV) && $(PYTHON) -m venv $(VENV))
+	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints/test.txt -e '.[test]'
+	@touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-test
+	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints/test.txt -e '.[test,dev]'
+	@touch $@
+
+# The newest aiohttp, for the tests that cross a real socket (aioresponses is not used there).
+$(LATEST)/.stamp: pyproject.toml
+	@$(LATEST)/bin/python -c '' 2>/dev/null || (rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST))
+	$(LATEST)/bin/pip install $(PIP_FLAGS) -e '.[test]'
+	$(LATEST)/bin/pip install $(PIP_FLAGS) -U aiohttp
+	@touch $@
+
+test: $(VENV)/.stamp-test $(LATEST)/.stamp
+	$(VENV)/bin/python -m pytest
+	@echo "--- real-socket tests on aiohttp $$($(LATEST)/bin/python -c 'import aiohttp; print(aiohttp.__version__)')"
+	$(LATEST)/bin/python -m pytest -m "not mocked" -p no:cacheprovider
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict calendar_transport r7cal pyrus_calendar
+
+demo: $(VENV)/.stamp-test
+	@echo "make demo arrives with the CLI (issue: the main job for a newcomer)."
+
+clean:
+	rm -rf $(VENV) $(LATEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info

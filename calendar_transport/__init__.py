@@ -1,0 +1,44 @@
+"""Shared async HTTP transport for the R7 and Pyrus calendar clients."""
+
+__version__ = "0.1.0"
+
+from .auth import IssuedToken, Secret, TokenAuth
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    CalendarError,
+    DecodeError,
+    IncompleteResultsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    ServerError,
+    TransportError,
+)
+from .retry import RetryPolicy
+from .transport import Transport
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CalendarError",
+    "DecodeError",
+    "IncompleteResultsError",
+    "IssuedToken",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "TokenAuth",
+    "Transport",
+    "TransportError",
+    "__version__",
+]

@@ -1,0 +1,143 @@
+"""Token authentication shared by both backends: lazy login, single-flight refresh.
+
+A backend subclasses :class:`TokenAuth` and says three things: how to log in, how to put the
+token on a request, and which 401 answers are final (bad credentials: logging in again cannot
+help). Everything about *when* to log in lives here.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .errors import APIError
+
+if TYPE_CHECKING:
+    from .transport import Transport
+
+
+class Secret:
+    """A string that never shows itself in a repr, a str() or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"a secret must be a str, not {type(value).__name__}")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for the one place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class IssuedToken:
+    """A token and, when the server says, the moment it stops working."""
+
+    value: str
+    expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(value='***', expires_at={self.expires_at!r})"
+
+
+class TokenAuth(abc.ABC):
+    """Holds the current token; logs in lazily and refreshes it once for many waiters."""
+
+    #: refresh this long before a known expiry, so a request never leaves with a dying token
+    refresh_skew = timedelta(seconds=60)
+
+    def __init__(self, *, token: str | None = None) -> None:
+        self._token: IssuedToken | None = IssuedToken(token) if token else None
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self.logins = 0  # how many logins this object made; tests and the chaos table read it
+
+    def __repr__(self) -> str:
+        state = "token set" if self._token else "no token"
+        return f"{type(self).__name__}({state}, can_login={self.can_login})"
+
+    # ---- what a backend provides -------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def can_login(self) -> bool:
+        """Whether credentials are known, so a lost token can be replaced."""
+
+    @abc.abstractmethod
+    async def login(self, transport: Transport) -> IssuedToken:
+        """Obtain a new token (through ``transport.request(..., authenticate=False)``)."""
+
+    @abc.abstractmethod
+    def authorization(self, token: str) -> str:
+        """The ``Authorization`` header value for ``token``."""
+
+    def is_final(self, error: APIError) -> bool:
+        """Whether a 401 means the credentials themselves are refused (no re-login)."""
+        return False
+
+    # ---- what the transport calls ------------------------------------------------------
+
+    @property
+    def token(self) -> str | None:
+        """The current token, if any (never logged; for callers who persist it)."""
+        return self._token.value if self._token else None
+
+    def _usable(self, issued: IssuedToken | None) -> bool:
+        if issued is None:
+            return False
+        if issued.expires_at is None or not self.can_login:
+            return True
+        return datetime.now(UTC) + self.refresh_skew < issued.expires_at
+
+    async def current_token(self, transport: Transport) -> str:
+        """A token good to use now: logs in on first use and before a known expiry."""
+        issued = self._token
+        if self._usable(issued):
+            assert issued is not None
+            return issued.value
+        return await self.refresh(transport, stale=issued.value if issued else None)
+
+    async def refresh(self, transport: Transport, *, stale: str | None) -> str:
+        """Replace ``stale`` with a new token; concurrent callers share one login.
+
+        Compare-and-invalidate: when the token was already replaced by someone else while
+        this caller waited (or its 401 carried an old token), the newer token is returned and
+        no login happens.
+        """
+        async with self._get_lock():
+            current = self._token
+            if current is not None and current.value != stale and self._usable(current):
+                return current.value
+            issued = await self.login(transport)
+            self.logins += 1
+            self._token = issued
+            return issued.value
+
+    def set_token(self, issued: IssuedToken) -> None:
+        """Install a token obtained elsewhere (an explicit ``login()`` by the caller)."""
+        self._token = issued
+
+    def _get_lock(self) -> asyncio.Lock:
+        # Created lazily and per loop: a client may be used from one loop, closed, and used
+        # again from another (asyncio.run twice), and an asyncio.Lock belongs to one loop.
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock = asyncio.Lock()
+            self._lock_loop = loop
+        return self._lock

@@ -1,0 +1,128 @@
+"""The error hierarchy shared by both backends.
+
+Every error names what failed (method and URL, never a header or a token) and keeps
+the raw response text, truncated, so a caller can log it.
+"""
+
+from __future__ import annotations
+
+BODY_LIMIT = 2000
+
+
+def truncate(text: str, limit: int = BODY_LIMIT) -> str:
+    """Cut ``text`` to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+class CalendarError(Exception):
+    """Base class of every error this SDK raises on purpose."""
+
+
+class TransportError(CalendarError):
+    """The request did not get an HTTP answer: connection refused or dropped, or a timeout.
+
+    ``request_sent`` is False only when the failure happened before any byte of the
+    request left this process, which makes even a create safe to send again.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool) -> None:
+        super().__init__(f"{method} {url}: {message}")
+        self.method = method
+        self.url = url
+        self.request_sent = request_sent
+
+
+class RequestTimeoutError(TransportError):
+    """An attempt took longer than its timeout, or the whole call overran its deadline."""
+
+
+class APIError(CalendarError):
+    """The server answered with an error status."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        code: str | None = None,
+        message: str | None = None,
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.code = code
+        self.message = message
+        self.body = truncate(body)
+        #: seconds the server asked to wait (Retry-After / X-RateLimit-Reset), when it said
+        self.retry_after = retry_after
+        detail = " ".join(part for part in (code, message) if part) or self.body[:200] or "no body"
+        super().__init__(f"{method} {url} -> HTTP {status}: {detail}")
+
+
+class BadRequestError(APIError):
+    """HTTP 400: the server rejected the request's content."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401, or a login that failed: the credentials or the token were not accepted."""
+
+
+class PermissionDeniedError(APIError):
+    """HTTP 403: the user may not do this."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404: no such object (or no such endpoint)."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429. ``retry_after`` is the wait the server asked for, in seconds, when it said."""
+
+
+class ServerError(APIError):
+    """HTTP 5xx: the server (or a gateway in front of it) failed."""
+
+
+class DecodeError(CalendarError):
+    """A successful answer whose body is not what the endpoint promises.
+
+    The message names the JSON path that did not match, e.g. ``$.tasks[3].due``.
+    """
+
+    def __init__(self, detail: str, *, status: int, method: str, url: str, body: str) -> None:
+        super().__init__(f"{method} {url} -> HTTP {status}: unexpected response body: {detail}")
+        self.detail = detail
+        self.status = status
+        self.method = method
+        self.url = url
+        self.body = truncate(body)
+
+
+class ResponseTooLargeError(DecodeError):
+    """The answer was larger than the transport's ``max_response_bytes``."""
+
+
+class IncompleteResultsError(CalendarError):
+    """A listing could not be completed without losing items (e.g. a paging window that
+    cannot be split further still reports more). Everything found was already yielded."""
+
+
+_STATUS_ERRORS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    """The most specific :class:`APIError` subclass for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_ERRORS.get(status, APIError)

@@ -1,0 +1,159 @@
+"""What is retried, how long to wait, and the tenacity loop built from that for each call.
+
+The decisions are small pure functions so tests can call them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from .errors import APIError, TransportError
+
+logger = logging.getLogger("calendar_transport")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a call is retried. Pass ``RetryPolicy(attempts=1)`` to turn retries off.
+
+    ``attempts`` counts the first try. Waits grow from ``initial_backoff`` doubling up to
+    ``max_backoff`` with full jitter; a server's ``Retry-After`` / ``X-RateLimit-Reset`` wins
+    over the backoff but is capped at ``max_retry_after`` seconds.
+    """
+
+    attempts: int = 4
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 60.0
+    retry_statuses: frozenset[int] = field(default=frozenset({429, 502, 503, 504}))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise TypeError(f"attempts must be an int, not {type(self.attempts).__name__}")
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+        for name in ("initial_backoff", "max_backoff", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if self.max_backoff < self.initial_backoff:
+            raise ValueError("max_backoff must not be smaller than initial_backoff")
+        object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
+
+
+def is_idempotent(method: str, idempotent: bool | None) -> bool:
+    """Whether a request may be sent again: explicit flag first, else by HTTP method."""
+    if idempotent is not None:
+        return idempotent
+    return method.upper() in IDEMPOTENT_METHODS
+
+
+def should_retry(error: BaseException, *, idempotent: bool, policy: RetryPolicy) -> bool:
+    """Whether ``error`` from one attempt deserves another attempt.
+
+    Connection failures before the request left this process are always safe to retry;
+    everything else only for idempotent requests. Cancellation is never retried.
+    """
+    if isinstance(error, TransportError):
+        return idempotent or not error.request_sent
+    if isinstance(error, APIError):
+        return idempotent and error.status in policy.retry_statuses
+    return False
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: either delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)
+
+
+def parse_rate_limit_reset(value: str | None) -> float | None:
+    """``X-RateLimit-Reset`` as seconds to wait (Pyrus sends seconds until the window resets)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """The wait a response asks for: ``Retry-After`` first, then ``X-RateLimit-Reset``."""
+    seconds = parse_retry_after(headers.get("Retry-After"))
+    if seconds is None:
+        seconds = parse_rate_limit_reset(headers.get("X-RateLimit-Reset"))
+    return seconds
+
+
+def backoff_delay(
+    policy: RetryPolicy,
+    attempt: int,
+    *,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+    if retry_after is not None:
+        return min(retry_after, policy.max_retry_after)
+    ceiling = min(policy.max_backoff, policy.initial_backoff * 2 ** (attempt - 1))
+    return (rng or random).uniform(0, ceiling)
+
+
+def build_retrying(policy: RetryPolicy, *, idempotent: bool, what: str) -> AsyncRetrying:
+    """A fresh tenacity loop for one call; ``what`` names the call in log lines."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        return backoff_delay(policy, state.attempt_number, retry_after=retry_after)
+
+    def log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait_s = state.next_action.sleep if state.next_action else 0.0
+        logger.info(
+            "retrying %s after attempt %d failed (%s); waiting %.2fs",
+            what,
+            state.attempt_number,
+            type(error).__name__,
+            wait_s,
+        )
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait,
+        retry=retry_if_exception(
+            lambda error: should_retry(error, idempotent=idempotent, policy=policy)
+        ),
+        before_sleep=log_retry,
+        sleep=asyncio.sleep,
+        reraise=True,
+    )

@@ -1,0 +1,461 @@
+"""The one request path: session ownership, headers, auth, retry, error mapping, decoding.
+
+Backends call :meth:`Transport.request` and never touch aiohttp themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import platform
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Final, TypeVar, overload
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+
+from . import __version__
+from .auth import TokenAuth
+from .errors import (
+    APIError,
+    AuthenticationError,
+    DecodeError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    TransportError,
+    error_class_for_status,
+)
+from .retry import RetryPolicy, build_retrying, is_idempotent, retry_after_from_headers
+
+T = TypeVar("T")
+
+logger = logging.getLogger("calendar_transport")
+
+USER_AGENT: Final = (
+    f"r7-pyrus-calendar/{__version__} aiohttp/{aiohttp.__version__} "
+    f"python/{platform.python_version()}"
+)
+DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+
+ParamValue = str | int | float | bool
+DecHook = Callable[[type, Any], Any]
+
+# Errors raised before any byte of the request was written: always safe to send again.
+_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10 splits connect timeouts out
+    _NOT_SENT_ERRORS += (aiohttp.ConnectionTimeoutError,)
+
+_ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
+_ERROR_MESSAGE_KEYS = ("error", "ErrorMessage", "Message", "message", "error_description")
+
+
+def validate_base_url(url: str, *, allow_insecure: bool = False) -> str:
+    """Check that ``url`` is an absolute http(s) URL; plain http only to loopback by default."""
+    if not isinstance(url, str):
+        raise TypeError(f"base_url must be a str, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
+    if parts.username or parts.password:
+        raise ValueError("base_url must not carry credentials; pass login/password instead")
+    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"refusing plain http to {parts.hostname}: tokens would cross the network "
+            "unencrypted; use https, or pass allow_insecure=True"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _encode_params(params: Mapping[str, ParamValue] | None) -> dict[str, str] | None:
+    if params is None:
+        return None
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if isinstance(value, bool):  # the APIs want lowercase booleans
+            encoded[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            encoded[key] = str(value)
+        else:
+            raise TypeError(f"query parameter {key!r} must be str, int, float or bool")
+    return encoded
+
+
+class Transport:
+    """An HTTP client for one API: base URL, session, auth, retry and decoding.
+
+    ``session``: an :class:`aiohttp.ClientSession` you own; it is used and never closed.
+    Without it one is created on first use and closed by :meth:`aclose` / ``async with``.
+    ``timeout`` bounds each attempt, ``deadline`` (optional) the whole call with its retries.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        auth: TokenAuth | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        dec_hook: DecHook | None = None,
+        owner: str = "Transport",
+    ) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session)!r}")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        for name, value in (("timeout", timeout), ("deadline", deadline)):
+            if value is None and name == "deadline":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+            raise TypeError("max_response_bytes must be an int")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be positive")
+        self.allow_insecure = allow_insecure
+        self._base_url = validate_base_url(base_url, allow_insecure=allow_insecure).rstrip("/")
+        self._session = session
+        self._owns_session = session is None
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.deadline = deadline
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._headers.update(headers or {})
+        self.max_response_bytes = max_response_bytes
+        self._dec_hook = dec_hook
+        self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+        self._owner = owner
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self.attempts = 0  # HTTP attempts sent by this transport, for tests and reports
+
+    def __repr__(self) -> str:
+        return f"{self._owner}(base_url={self._base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The URL that relative request paths are joined to."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        self._base_url = validate_base_url(url, allow_insecure=self.allow_insecure).rstrip("/")
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one attempt may take."""
+        return float(self._timeout.total or 0)
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> Transport:
+        self._closing = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop calls in flight (they raise :class:`TransportError`) and close an owned session."""
+        self._closing = True
+        current = asyncio.current_task()
+        pending = [task for task in self._inflight if task is not current and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+        self._closing = False
+
+    def __del__(self) -> None:
+        session = getattr(self, "_session", None)
+        if getattr(self, "_owns_session", False) and session is not None and not session.closed:
+            warnings.warn(
+                f"{self._owner} was garbage-collected with its HTTP session open: "
+                f"use 'async with {self._owner}(...)' or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    # ---- the request path -------------------------------------------------------------
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, ParamValue] | None = ...,
+        json: Any = ...,
+        response_type: type[T],
+        idempotent: bool | None = ...,
+        authenticate: bool = ...,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, ParamValue] | None = ...,
+        json: Any = ...,
+        response_type: None = ...,
+        idempotent: bool | None = ...,
+        authenticate: bool = ...,
+    ) -> None: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        json: Any = None,
+        response_type: Any = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+    ) -> Any:
+        """Send one API call, retried as the policy allows, and decode its answer.
+
+        ``path`` is joined to the base URL unless it is an absolute URL. ``json`` is encoded
+        with msgspec. The 2xx body is decoded straight into ``response_type`` (``bytes`` keeps
+        it raw; ``None`` ignores it). ``idempotent`` overrides the method's default.
+        """
+        method = method.upper()
+        url = (
+            path
+            if path.startswith(("http://", "https://"))
+            else f"{self._base_url}/{path.lstrip('/')}"
+        )
+        if url is path:
+            validate_base_url(url, allow_insecure=self.allow_insecure)
+        query = _encode_params(params)
+        body = msgspec.json.encode(json) if json is not None else None
+        retrying = build_retrying(
+            self.retry, idempotent=is_idempotent(method, idempotent), what=f"{method} {path}"
+        )
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            async with asyncio.timeout(self.deadline):
+                async for attempt in retrying:
+                    with attempt:
+                        number = attempt.retry_state.attempt_number
+                        status, data = await self._authenticated(
+                            method, url, query, body, number, authenticate
+                        )
+        except TimeoutError as error:
+            raise RequestTimeoutError(
+                f"no answer within the deadline of {self.deadline}s",
+                method=method,
+                url=url,
+                request_sent=True,
+            ) from error
+        except asyncio.CancelledError:
+            if task is not None and self._closing and task.cancelling():
+                task.uncancel()
+                raise TransportError(
+                    f"{self._owner} was closed while this call was in flight",
+                    method=method,
+                    url=url,
+                    request_sent=True,
+                ) from None
+            raise
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+        return self._decode(data, response_type, status, method, url)
+
+    async def _authenticated(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        attempt: int,
+        authenticate: bool,
+    ) -> tuple[int, bytes]:
+        auth = self.auth if authenticate else None
+        if auth is None:
+            return await self._send(method, url, query, body, None, attempt)
+        token = await auth.current_token(self)
+        try:
+            return await self._send(method, url, query, body, auth.authorization(token), attempt)
+        except AuthenticationError as error:
+            if not auth.can_login or auth.is_final(error):
+                raise
+            # A 401 means the server did not act on the request, so replaying it once with
+            # a fresh token is safe even for a create. A second 401 is final.
+            logger.info("%s %s: token refused, logging in again", method, _path(url))
+            token = await auth.refresh(self, stale=token)
+        return await self._send(method, url, query, body, auth.authorization(token), attempt)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        authorization: str | None,
+        attempt: int,
+    ) -> tuple[int, bytes]:
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        session = self._get_session()
+        started = time.perf_counter()
+        self.attempts += 1
+        try:
+            async with session.request(
+                method,
+                url,
+                params=query,
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,  # never carry the Authorization header to another host
+                raise_for_status=False,
+            ) as response:
+                data = await self._read_body(response, method, url)
+                status = response.status
+                response_headers = response.headers
+        except _NOT_SENT_ERRORS as error:
+            raise TransportError(
+                f"could not connect: {error}", method=method, url=url, request_sent=False
+            ) from error
+        except TimeoutError as error:
+            raise RequestTimeoutError(
+                f"no answer within {self.timeout}s", method=method, url=url, request_sent=True
+            ) from error
+        except aiohttp.ClientError as error:
+            raise TransportError(
+                f"{type(error).__name__}: {error}", method=method, url=url, request_sent=True
+            ) from error
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (attempt %d, %.1f ms)",
+                method,
+                _path(url),
+                status,
+                attempt,
+                (time.perf_counter() - started) * 1000,
+            )
+        if status >= 300:
+            raise self._api_error(status, data, response_headers, method, url)
+        return status, data
+
+    async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
+        limit = self.max_response_bytes
+        length = response.content_length
+        if length is not None and length <= limit:
+            return await response.read()
+        if length is not None:
+            raise self._too_large(response.status, method, url, f"Content-Length {length}")
+        chunks = bytearray()
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            chunks += chunk
+            if len(chunks) > limit:
+                raise self._too_large(response.status, method, url, f"over {limit} bytes")
+        return bytes(chunks)
+
+    def _too_large(self, status: int, method: str, url: str, size: str) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer is larger than max_response_bytes={self.max_response_bytes} ({size})",
+            status=status,
+            method=method,
+            url=url,
+            body="",
+        )
+
+    def _api_error(
+        self, status: int, data: bytes, headers: Mapping[str, str], method: str, url: str
+    ) -> APIError:
+        text = data.decode("utf-8", "replace")
+        code, message = _error_fields(data)
+        if 300 <= status < 400:
+            message = f"redirected to {headers.get('Location', '?')}; not followed"
+        return error_class_for_status(status)(
+            status=status,
+            method=method,
+            url=url,
+            code=code,
+            message=message,
+            body=text,
+            retry_after=retry_after_from_headers(headers),
+        )
+
+    def _decode(self, data: bytes, response_type: Any, status: int, method: str, url: str) -> Any:
+        if response_type is None:
+            return None
+        if response_type is bytes:
+            return data
+        decoder = self._decoders.get(response_type)
+        if decoder is None:
+            decoder = msgspec.json.Decoder(response_type, dec_hook=self._dec_hook)
+            self._decoders[response_type] = decoder
+        try:
+            return decoder.decode(data)
+        except (msgspec.DecodeError, ValueError) as error:
+            raise DecodeError(
+                str(error) if data else "empty body",
+                status=status,
+                method=method,
+                url=url,
+                body=data.decode("utf-8", "replace"),
+            ) from error
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _error_fields(data: bytes) -> tuple[str | None, str | None]:
+    """The backend's error code and message from a JSON error body, when there is one."""
+    if not data or data[:1] not in (b"{", b" ", b"\n", b"\r", b"\t"):
+        return None, None
+    try:
+        payload = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None, None
+    if not isinstance(payload, dict):
+        return None, None
+    code = next((str(payload[k]) for k in _ERROR_CODE_KEYS if payload.get(k)), None)
+    message = next((str(payload[k]) for k in _ERROR_MESSAGE_KEYS if payload.get(k)), None)
+    return code, message
