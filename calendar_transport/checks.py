@@ -1,0 +1,61 @@
+"""Argument checks shared by both backends: they raise before any request goes out and
+name the argument that is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+
+def require_aware(value: object, name: str) -> datetime:
+    """``value`` as a UTC datetime; naive datetimes and other types are refused."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name} must be timezone-aware (got naive {value.isoformat()}); "
+            "e.g. datetime(..., tzinfo=timezone.utc)"
+        )
+    return value.astimezone(UTC)
+
+
+def require_range(
+    start: datetime, end: datetime, *, names: tuple[str, str] = ("start", "end"), strict: bool
+) -> None:
+    """Refuse ``start`` after ``end`` (or equal to it, when ``strict``)."""
+    if start > end or (strict and start == end):
+        relation = "before" if strict else "before or equal to"
+        raise ValueError(
+            f"{names[0]} must be {relation} {names[1]} "
+            f"(got {start.isoformat()} .. {end.isoformat()})"
+        )
+
+
+def require_id(value: object, name: str) -> int:
+    """A positive integer id: ids are put into URLs, so nothing else may pass."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r:.40}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive id, got {value}")
+    return value
+
+
+def require_ids(values: object, name: str) -> list[int]:
+    """A non-empty list of ids (any iterable of ints except a str or a single int)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of ints, not {type(values).__name__}")
+    ids = [require_id(value, f"{name}[{index}]") for index, value in enumerate(values)]
+    if not ids:
+        raise ValueError(f"{name} must not be empty")
+    return ids
+
+
+def require_text(value: object, name: str, *, max_length: int, optional: bool = True) -> str | None:
+    """A string no longer than ``max_length`` (``None`` allowed when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if len(value) > max_length:
+        raise ValueError(f"{name} is {len(value)} characters long; the limit is {max_length}")
+    return value
