@@ -1,0 +1,300 @@
+"""Typed R7 answers: msgspec Structs with snake_case attributes and PascalCase wire names.
+
+The decoders are tolerant the way the R7 server needs: unknown fields are ignored, .NET
+timestamps with 7 fractional digits are read, ``0001-01-01T00:00:00`` means "no value",
+naive timestamps are taken as UTC, and colours lose the spaces the server pads them with.
+Every datetime a model holds is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import msgspec
+from msgspec.structs import force_setattr
+
+__all__ = [
+    "AccessLevel",
+    "AuthTokens",
+    "Calendar",
+    "Event",
+    "JSONValue",
+    "LoginResult",
+    "Role",
+    "ShareResult",
+    "User",
+]
+
+#: A JSON value kept as decoded, for fields whose format R7 does not document.
+JSONValue: TypeAlias = dict[str, Any] | list[Any] | str | int | float | bool | None
+
+
+class AccessLevel(enum.IntEnum):
+    """Access to a shared calendar. Other numbers the server sends decode as ``LEVEL_<n>``."""
+
+    READ = 0
+    WRITE = 4
+    FULL = 512
+
+    @classmethod
+    def _missing_(cls, value: object) -> AccessLevel | None:
+        # R7 sends levels it does not document (1, 2, 8, 256...); a listing must not fail on
+        # them, so they become pseudo-members that compare equal to their number.
+        if isinstance(value, int) and not isinstance(value, bool):
+            member = int.__new__(cls, value)
+            member._name_ = f"LEVEL_{value}"
+            member._value_ = value
+            return member
+        return None
+
+    @classmethod
+    def parse(cls, value: object) -> AccessLevel:
+        """One of READ/WRITE/FULL from a member, its name in any case, or its number."""
+        level: AccessLevel | None = None
+        if isinstance(value, AccessLevel):
+            level = value
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.upper() in cls.__members__:
+                level = cls[text.upper()]
+            elif text.isdigit():
+                level = cls(int(text))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            level = cls(value)
+        else:
+            raise TypeError(
+                f"access must be an AccessLevel, a name or a number, not {type(value).__name__}"
+            )
+        if level is None or level.name not in cls.__members__:
+            raise ValueError(f"unknown access level {value!r}; use one of READ, WRITE, FULL")
+        return level
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.year == 1:  # .NET's DateTime.MinValue: "not set"
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _normalise_times(struct: msgspec.Struct, *names: str) -> None:
+    for name in names:
+        force_setattr(struct, name, _utc(getattr(struct, name)))
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class _Model(msgspec.Struct, rename="pascal", kw_only=True, frozen=True):
+    """Base of every R7 model: PascalCase on the wire, immutable."""
+
+
+class Role(_Model):
+    """A role (group) a user belongs to."""
+
+    id: int
+    customer_id: int | None = None
+    type: int | None = None
+    name: str | None = None
+    parent_id: int | None = None
+    external_id: str | None = None
+    parent: JSONValue = None
+    timestamp: datetime | None = None
+    change_date: datetime | None = None
+    owner_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_times(self, "timestamp", "change_date")
+
+
+class User(_Model):
+    """An R7 user, as the login answer and the share answer describe it.
+
+    Secrets the server puts next to it (``PasswordHash``, ``ApiContext.Token``) are
+    deliberately not kept.
+    """
+
+    id: int
+    login: str | None = None
+    name: str | None = None
+    surname: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    company: str | None = None
+    department: str | None = None
+    position: str | None = None
+    jid: str | None = None
+    birth_date: datetime | None = None
+    phone_number: str | None = None
+    mobile_phone: str | None = None
+    work_phone: str | None = None
+    email: str | None = None
+    not_approved: JSONValue = None
+    about: str | None = None
+    modified: datetime | None = None
+    date_of_create: datetime | None = None
+    contact_id: int | None = None
+    customer_id: int | None = None
+    type: int | None = None
+    status: int | None = None
+    gender: int | None = None
+    culture: str | None = None
+    roles: list[Role] | None = None
+    group: JSONValue = None
+    avatar: JSONValue = None
+    interests: JSONValue = None
+    city: JSONValue = None
+    customer: JSONValue = None
+    contact: JSONValue = None
+    data_storage_quota: JSONValue = None
+    profile: JSONValue = None
+    photo_id: int | str | None = None
+    has_avatar: bool | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_times(self, "birth_date", "modified", "date_of_create")
+
+
+class AuthTokens(_Model):
+    """The tokens a login issues. Their values never appear in the repr."""
+
+    auth_token: str
+    refresh_token: str | None = None
+    expired_at: datetime | None = None
+    user_id: int | None = None
+    id: int | None = None
+    client_hash: str | None = None
+    type: JSONValue = None
+    user: JSONValue = None
+
+    def __post_init__(self) -> None:
+        _normalise_times(self, "expired_at")
+
+    def __repr__(self) -> str:
+        return (
+            f"AuthTokens(auth_token='***', refresh_token='***', "
+            f"expired_at={self.expired_at!r}, user_id={self.user_id!r})"
+        )
+
+
+class LoginResult(_Model):
+    """What ``POST /api/v2/auth/Login`` returns inside its envelope: tokens, user, modules."""
+
+    tokens: AuthTokens
+    state: str | None = None
+    user: User | None = None
+    modules_access: list[str] = msgspec.field(default_factory=list)
+
+
+class Calendar(_Model):
+    """A calendar, owned by the user or shared with them (``access_type`` says how)."""
+
+    id: int
+    name: str | None = None
+    short_name: str | None = None
+    image_id: int | str | None = None
+    color: str | None = None
+    back_color: str | None = None
+    customer_id: int | None = None
+    owner_id: int | None = None
+    type: int | None = None
+    status: int | None = None
+    access_type: AccessLevel | None = None
+    uid: str | None = None
+    timezone_id: int | str | None = None
+    view_period: int | None = None
+    timestamp: datetime | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        force_setattr(self, "color", _strip(self.color))
+        force_setattr(self, "back_color", _strip(self.back_color))
+        _normalise_times(self, "timestamp")
+
+
+class Event(_Model):
+    """A calendar event. ``recurring``, ``exceptions`` and the participant fields are kept
+    as the server sent them: their formats are not documented."""
+
+    id: int
+    name: str | None = None
+    description: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    calendar_id: int | None = None
+    category_id: int | None = None
+    owner_id: int | None = None
+    type: int | None = None
+    status: int | None = None
+    address: str | None = None
+    place: str | None = None
+    is_private: bool | None = None
+    is_all_day: bool = False
+    is_free: bool | int | None = None
+    has_materials: bool | None = None
+    has_participant: bool | None = None
+    calendar_time_zone_id: int | str | None = None
+    time_zone_id: int | str | None = None
+    end_time_zone_id: int | str | None = None
+    recurring: JSONValue = None
+    exceptions: JSONValue = None
+    participants: JSONValue = None
+    participant_info: JSONValue = None
+    organizer: JSONValue = None
+    save_type: int | None = None
+    uid: str | None = None
+    last_modification_date: datetime | None = None
+    parent_id: int | None = None
+    parent: JSONValue = None
+    start_time_zone_offset: int | None = None
+    end_time_zone_offset: int | None = None
+    organizer_id: int | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_times(self, "start_date", "end_date", "last_modification_date")
+
+
+class ShareResult(_Model):
+    """The answer to a share: which calendars, which users, which level, and who shared."""
+
+    ids: list[int] = msgspec.field(default_factory=list)
+    user_ids: list[int] = msgspec.field(default_factory=list)
+    role_ids: list[int] | None = None
+    type: AccessLevel | str | None = None
+    user: User | None = None
+    entity_type: int | None = None
+    recursive: bool | None = None
+    notify: bool | None = None
+
+    def __post_init__(self) -> None:
+        # The level may come back in either of the forms the request accepts.
+        if isinstance(self.type, str):
+            with contextlib.suppress(ValueError):
+                force_setattr(self, "type", AccessLevel.parse(self.type))
+
+
+# ---- the login envelope (private: callers get LoginResult) --------------------------------
+
+
+class _LoginResponse(_Model):
+    type_name: str | None = None
+    data: LoginResult | None = None
+
+
+class LoginEnvelope(_Model):
+    """``{Status, StatusCode, Response: {TypeName, Data}}`` around the login answer."""
+
+    status: int | None = None
+    status_code: int | None = None
+    response: _LoginResponse | None = None
+    error_message: str | None = None
+
+    @property
+    def result(self) -> LoginResult | None:
+        """The login data, when the envelope carries any."""
+        return self.response.data if self.response is not None else None

@@ -1,0 +1,324 @@
+"""The transport against a real aiohttp.web server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from calendar_transport import (
+    AuthenticationError,
+    DecodeError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    RetryPolicy,
+    ServerError,
+    Transport,
+    TransportError,
+)
+from calendar_transport.errors import APIError
+
+from .support import PASSWORD, DemoAuth, DemoServer, Item
+
+FAST = RetryPolicy(attempts=4, initial_backoff=0.001, max_backoff=0.01)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[DemoServer]:
+    async with DemoServer() as fake:
+        yield fake
+
+
+def _client(server: DemoServer, **kwargs: object) -> Transport:
+    kwargs.setdefault("retry", FAST)
+    kwargs.setdefault("auth", DemoAuth())
+    return Transport(server.url, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_get_is_retried_through_two_503s_with_retry_after(server: DemoServer) -> None:
+    server.faults.fail_next(2, 503, retry_after=0.01, path="/items")
+    async with _client(server) as transport:
+        items = await transport.request("GET", "/items", response_type=list[Item])
+    assert [item.name for item in items] == ["one", "two"]
+    assert len(server.requests_to("/items")) == 3
+    assert server.faults.injected["http_503"] == 2
+
+
+async def test_post_answered_503_is_sent_exactly_once(server: DemoServer) -> None:
+    server.faults.fail_next(1, 503, retry_after=0, path="/items")
+    async with _client(server) as transport:
+        with pytest.raises(ServerError) as caught:
+            await transport.request("POST", "/items", json={"name": "x"}, response_type=Item)
+    assert caught.value.status == 503
+    assert caught.value.method == "POST"
+    assert len(server.requests_to("/items", "POST")) == 1
+
+
+async def test_post_marked_idempotent_is_retried(server: DemoServer) -> None:
+    server.faults.fail_next(1, 503, path="/items")
+    async with _client(server) as transport:
+        item = await transport.request(
+            "POST", "/items", json={"name": "x"}, response_type=Item, idempotent=True
+        )
+    assert item.name == "x"
+    assert len(server.requests_to("/items", "POST")) == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_connection_refused_ends_in_transport_error_after_all_attempts() -> None:
+    policy = RetryPolicy(attempts=3, initial_backoff=0.001, max_backoff=0.002)
+    async with Transport(f"http://127.0.0.1:{_closed_port()}", retry=policy) as transport:
+        with pytest.raises(TransportError) as caught:
+            await transport.request("POST", "/items", json={})  # safe: never sent
+    assert transport.attempts == 3
+    assert caught.value.request_sent is False
+    assert "could not connect" in str(caught.value)
+
+
+async def test_hundred_concurrent_401s_cause_one_login(server: DemoServer) -> None:
+    auth = DemoAuth(token="stale-token")
+    async with _client(server, auth=auth) as transport:
+        results = await asyncio.gather(
+            *(transport.request("GET", "/items", response_type=list[Item]) for _ in range(100))
+        )
+    assert all(len(items) == 2 for items in results)
+    assert server.logins == 1
+    assert auth.logins == 1
+
+
+async def test_first_calls_log_in_once_lazily(server: DemoServer) -> None:
+    async with _client(server) as transport:
+        assert server.logins == 0  # nothing happens before the first call
+        await asyncio.gather(*(transport.request("GET", "/items") for _ in range(20)))
+    assert server.logins == 1
+
+
+async def test_a_401_with_an_already_replaced_token_causes_no_login(server: DemoServer) -> None:
+    auth = DemoAuth()
+    async with _client(server, auth=auth) as transport:
+        await transport.request("GET", "/items")
+        fresh = auth.token
+        assert await auth.refresh(transport, stale="some-older-token") == fresh
+    assert server.logins == 1
+
+
+async def test_second_401_after_refresh_raises(server: DemoServer) -> None:
+    async with _client(server) as transport:
+        server.valid_tokens = _NeverValid()
+        with pytest.raises(AuthenticationError) as caught:
+            await transport.request("GET", "/items")
+    assert caught.value.status == 401
+    assert server.logins == 2  # the lazy login and exactly one re-login
+    assert len(server.requests_to("/items")) == 2
+
+
+class _NeverValid(set[str]):
+    def add(self, element: str) -> None:
+        pass
+
+
+async def test_final_401_is_not_retried_with_a_login(server: DemoServer) -> None:
+    async with _client(server, auth=DemoAuth(password="wrong")) as transport:
+        with pytest.raises(AuthenticationError) as caught:
+            await transport.request("GET", "/items")
+    assert caught.value.code == "invalid_credentials"
+    assert len(server.requests_to("/login")) == 1
+    assert server.requests_to("/items") == []
+
+
+async def test_token_only_client_raises_on_401(server: DemoServer) -> None:
+    async with _client(server, auth=DemoAuth(password=None, token="given")) as transport:
+        with pytest.raises(AuthenticationError):
+            await transport.request("GET", "/items")
+    assert server.requests_to("/login") == []
+
+
+async def test_token_is_refreshed_before_a_known_expiry(server: DemoServer) -> None:
+    auth = DemoAuth()
+    server.expires_at = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+    async with _client(server, auth=auth) as transport:
+        await transport.request("GET", "/items")
+        # inside the refresh skew: the next call logs in first instead of sending a dying token
+        await transport.request("GET", "/items")
+    assert server.logins == 2
+    assert all(r.headers["Authorization"] != "" for r in server.requests_to("/items"))
+    assert len(server.requests_to("/items")) == 2  # no 401 round trip was needed
+
+
+async def test_slow_server_trips_the_timeout(server: DemoServer) -> None:
+    policy = RetryPolicy(attempts=1)
+    async with _client(server, retry=policy, timeout=0.2) as transport:
+        with pytest.raises(RequestTimeoutError) as caught:
+            await transport.request("GET", "/slow")
+    server.hang.set()
+    assert "0.2s" in str(caught.value)
+
+
+async def test_overall_deadline_bounds_the_retries(server: DemoServer) -> None:
+    server.faults.fail_next(100, 503, retry_after=0.05, path="/items")
+    policy = RetryPolicy(attempts=100, max_retry_after=0.05)
+    async with _client(server, retry=policy, deadline=0.3) as transport:
+        with pytest.raises(RequestTimeoutError) as caught:
+            await transport.request("GET", "/items")
+    assert "deadline" in str(caught.value)
+    assert 2 <= len(server.requests_to("/items")) < 100
+
+
+async def test_html_502_becomes_server_error_with_the_text_kept(server: DemoServer) -> None:
+    async with _client(server, retry=RetryPolicy(attempts=2, initial_backoff=0.001)) as transport:
+        with pytest.raises(ServerError) as caught:
+            await transport.request("GET", "/html-502")
+    assert caught.value.status == 502
+    assert "502 Bad Gateway" in caught.value.body
+    assert caught.value.code is None
+    assert len(server.requests_to("/html-502")) == 2
+
+
+async def test_redirects_are_not_followed(server: DemoServer) -> None:
+    async with _client(server) as transport:
+        with pytest.raises(APIError) as caught:
+            await transport.request("GET", "/redirect")
+    assert caught.value.status == 302
+    assert "elsewhere.example" in str(caught.value)
+
+
+async def test_body_that_does_not_match_the_type_names_the_path(server: DemoServer) -> None:
+    async with _client(server) as transport:
+        with pytest.raises(DecodeError) as caught:
+            await transport.request("GET", "/items", response_type=list[int])
+    assert "$[0]" in str(caught.value)
+    assert caught.value.status == 200
+
+
+async def test_answer_over_the_size_limit_is_refused(server: DemoServer) -> None:
+    async with _client(server, max_response_bytes=10) as transport:
+        with pytest.raises(ResponseTooLargeError):
+            await transport.request("GET", "/items")
+
+
+async def test_cancelling_mid_retry_propagates_and_leaves_no_tasks(server: DemoServer) -> None:
+    server.faults.fail_next(10, 503, retry_after=30, path="/items")
+    waiting = asyncio.Event()
+
+    class _SeesRetry(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("retrying"):
+                waiting.set()
+
+    handler = _SeesRetry()
+    logger = logging.getLogger("calendar_transport")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        async with _client(server, retry=RetryPolicy(max_retry_after=30)) as transport:
+            call = asyncio.create_task(transport.request("GET", "/items"))
+            await waiting.wait()  # the call is now sleeping before its second attempt
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert len(server.requests_to("/items")) == 1
+    assert _client_side_tasks() == []
+
+
+def _client_side_tasks() -> list[asyncio.Task[object]]:
+    """Pending tasks other than this test and the fake server's connection handlers."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+        and not task.done()
+        and not task.get_coro().__qualname__.startswith("RequestHandler.")  # type: ignore[union-attr]
+    ]
+
+
+async def test_closing_cancels_calls_in_flight_with_a_transport_error(server: DemoServer) -> None:
+    transport = _client(server, auth=None)
+    call = asyncio.create_task(transport.request("GET", "/slow"))
+    await server.reached_slow.wait()
+    await transport.aclose()
+    with pytest.raises(TransportError, match="closed while this call was in flight"):
+        await call
+    server.hang.set()
+    assert not call.cancelled()
+
+
+async def test_borrowed_session_stays_open(server: DemoServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with _client(server, session=session) as transport:
+            await transport.request("GET", "/items")
+        assert not session.closed
+        async with session.get(f"{server.url}/items") as response:  # still usable
+            assert response.status == 401
+
+
+async def test_owned_session_is_closed_and_reopened_lazily(server: DemoServer) -> None:
+    transport = _client(server)
+    async with transport:
+        await transport.request("GET", "/items")
+        session = transport._session
+    assert session is not None
+    assert session.closed
+    async with transport:  # usable again after close, with a new session
+        await transport.request("GET", "/items")
+
+
+def test_client_left_open_warns_when_collected() -> None:
+    async def leave_open() -> None:
+        async with DemoServer() as fake:
+            transport = Transport(fake.url)
+            await transport.request("GET", "/ping", response_type=bytes)
+            session = transport._session
+            assert session is not None
+            with pytest.warns(ResourceWarning, match="async with Transport"):  # noqa: PT031
+                del transport  # the last reference: collected here
+                gc.collect()
+            await session.close()
+
+    asyncio.run(leave_open())
+
+
+async def test_user_agent_and_bodies_cross_the_socket(server: DemoServer) -> None:
+    async with _client(server) as transport:
+        await transport.request("POST", "/items", json={"name": "привет"}, response_type=Item)
+    sent = server.requests_to("/items", "POST")[0]
+    assert sent.headers["User-Agent"].startswith("r7-pyrus-calendar/")
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.json() == {"name": "привет"}
+
+
+async def test_no_token_or_password_in_any_log_record(
+    server: DemoServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    auth = DemoAuth(token="stale-token-abcdef")
+    async with _client(server, auth=auth) as transport:
+        await transport.request("GET", "/items")
+        server.revoke_all()
+        await transport.request("POST", "/items", json={"name": "x"})
+        token = auth.token
+        async with _client(server, auth=DemoAuth(password="wrong-" + PASSWORD)) as refused:
+            with pytest.raises(AuthenticationError) as caught:
+                await refused.request("GET", "/items")
+    assert token is not None
+    assert server.logins == 2
+    secrets = [PASSWORD, "stale-token-abcdef", token, *server.valid_tokens]
+    texts = [record.getMessage() for record in caplog.records]
+    texts += [str(caught.value), repr(caught.value), repr(auth), repr(transport)]
+    assert any("/items" in text for text in texts)  # the log did record the calls
+    for secret in secrets:
+        assert all(secret not in text for text in texts), secret
