@@ -1,0 +1,200 @@
+"""Pieces both command-line tools share: dates a person types, output formats, and one clear
+line with a distinct exit code for each expected failure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, TextIO
+
+import msgspec
+
+from .errors import (
+    APIError,
+    AuthenticationError,
+    CalendarError,
+    DecodeError,
+    IncompleteResultsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    TransportError,
+)
+
+# Distinct exit codes, so scripts can tell failures apart (2 is argparse's usage error).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_NOT_FOUND = 4
+EXIT_RATE_LIMITED = 5
+EXIT_NETWORK = 6
+EXIT_PERMISSION = 7
+EXIT_INCOMPLETE = 8
+EXIT_BAD_ANSWER = 9
+EXIT_INTERRUPTED = 130
+
+_RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
+
+
+def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
+    """A timezone-aware datetime from what a person types.
+
+    Accepts ISO dates (midnight), ISO datetimes (naive ones in the local zone), ``now``,
+    ``today``, ``tomorrow``, ``yesterday``, ``+7d`` / ``-2d`` (days from today's midnight) and
+    ``+3h`` / ``-30m`` (from now).
+    """
+    zone = zone or datetime.now().astimezone().tzinfo or UTC
+    now = (now or datetime.now(UTC)).astimezone(zone)
+    midnight = datetime.combine(now.date(), time(), tzinfo=zone)
+    word = text.strip().lower()
+    named = {"now": now, "today": midnight, "tomorrow": midnight + timedelta(days=1)}
+    named["yesterday"] = midnight - timedelta(days=1)
+    if word in named:
+        return named[word]
+    match = _RELATIVE.match(word)
+    if match:
+        sign, amount, unit = match.groups()
+        step = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}[unit]
+        offset = step * int(amount) * (1 if sign == "+" else -1)
+        return (midnight if unit == "d" else now) + offset
+    try:
+        if len(word) == 10:
+            return datetime.combine(date.fromisoformat(word), time(), tzinfo=zone)
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: use 2026-11-21, 2026-11-21T09:30, today, +7d or -3h"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def env_default(name: str) -> str | None:
+    """An environment variable, empty treated as unset."""
+    return os.environ.get(name) or None
+
+
+def render_table(
+    rows: Sequence[Sequence[str]], headers: Sequence[str], *, width: int | None = None
+) -> str:
+    """An aligned plain-text table that fits ``width`` columns (the terminal's by default).
+
+    When the table is too wide the widest column is cut with an ellipsis, repeatedly.
+    """
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    cells = [[_one_line(cell) for cell in row] for row in rows]
+    sizes = [len(header) for header in headers]
+    for row in cells:
+        sizes = [max(size, len(cell)) for size, cell in zip(sizes, row, strict=True)]
+    gap = 2
+    while sum(sizes) + gap * (len(sizes) - 1) > width and max(sizes) > 8:
+        widest = sizes.index(max(sizes))
+        sizes[widest] -= 1
+
+    def line(values: Sequence[str]) -> str:
+        parts = [_fit(value, size) for value, size in zip(values, sizes, strict=True)]
+        return (" " * gap).join(parts).rstrip()
+
+    out = [line(headers), line(["-" * size for size in sizes])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _fit(value: str, size: int) -> str:
+    if len(value) > size:
+        return value[: size - 1] + "…"
+    return value.ljust(size)
+
+
+def write_json_lines(items: Iterable[Any], stream: TextIO) -> int:
+    """One JSON object per line (the API's own field names); returns how many were written."""
+    count = 0
+    for item in items:
+        stream.write(msgspec.json.encode(item).decode())
+        stream.write("\n")
+        count += 1
+    return count
+
+
+def format_when(value: datetime | date | None) -> str:
+    """A short, sortable rendering of a date or an aware datetime in the local zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+class Progress:
+    """Pages and items so far on stderr, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self.enabled = self._stream.isatty()
+        self.pages = 0
+        self.items = 0
+
+    def update(self, *, pages: int | None = None, items: int | None = None) -> None:
+        """Show new counts (either may be left as it was)."""
+        self.pages = self.pages if pages is None else pages
+        self.items = self.items if items is None else items
+        if self.enabled:
+            self._stream.write(f"\r{self.pages} pages fetched, {self.items} items so far")
+            self._stream.flush()
+
+    def done(self) -> None:
+        """End the progress line."""
+        if self.enabled and (self.pages or self.items):
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def describe_failure(error: BaseException) -> tuple[int, str]:
+    """The exit code and the one line a person should read for an expected failure."""
+    if isinstance(error, AuthenticationError):
+        return EXIT_AUTH, f"authentication failed: {error}"
+    if isinstance(error, PermissionDeniedError):
+        return EXIT_PERMISSION, f"permission denied: {error}"
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND, f"not found: {error}"
+    if isinstance(error, RateLimitError):
+        wait = f" (retry after {error.retry_after:g}s)" if error.retry_after is not None else ""
+        return EXIT_RATE_LIMITED, f"rate limited{wait}: {error}"
+    if isinstance(error, TransportError):
+        return EXIT_NETWORK, f"network error: {error}"
+    if isinstance(error, IncompleteResultsError):
+        return EXIT_INCOMPLETE, f"incomplete results: {error}"
+    if isinstance(error, DecodeError):
+        return EXIT_BAD_ANSWER, f"unexpected answer from the server: {error}"
+    if isinstance(error, APIError | CalendarError):
+        return EXIT_ERROR, f"request failed: {error}"
+    return EXIT_ERROR, f"{type(error).__name__}: {error}"
+
+
+def run_command(
+    main: Callable[[], Coroutine[Any, Any, int]], *, program: str, stderr: TextIO | None = None
+) -> int:
+    """Run an async command; expected failures print one line and return their exit code."""
+    stream = stderr or sys.stderr
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        stream.write(f"{program}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except (CalendarError, ValueError, TypeError) as error:
+        if isinstance(error, ValueError | TypeError):
+            code, message = EXIT_USAGE, f"invalid input: {error}"
+        else:
+            code, message = describe_failure(error)
+        stream.write(f"{program}: {message}\n")
+        return code
