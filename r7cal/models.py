@@ -94,7 +94,7 @@ class _Model(msgspec.Struct, rename="pascal", kw_only=True, frozen=True):
     """Base of every R7 model: PascalCase on the wire, immutable."""
 
 
-class Role(_Model):
+class Role(_Model, frozen=True):
     """A role (group) a user belongs to."""
 
     id: int
@@ -112,7 +112,7 @@ class Role(_Model):
         _normalise_times(self, "timestamp", "change_date")
 
 
-class User(_Model):
+class User(_Model, frozen=True):
     """An R7 user, as the login answer and the share answer describe it.
 
     Secrets the server puts next to it (``PasswordHash``, ``ApiContext.Token``) are
@@ -160,7 +160,7 @@ class User(_Model):
         _normalise_times(self, "birth_date", "modified", "date_of_create")
 
 
-class AuthTokens(_Model):
+class AuthTokens(_Model, frozen=True):
     """The tokens a login issues. Their values never appear in the repr."""
 
     auth_token: str
@@ -182,7 +182,7 @@ class AuthTokens(_Model):
         )
 
 
-class LoginResult(_Model):
+class LoginResult(_Model, frozen=True):
     """What ``POST /api/v2/auth/Login`` returns inside its envelope: tokens, user, modules."""
 
     tokens: AuthTokens
@@ -191,7 +191,7 @@ class LoginResult(_Model):
     modules_access: list[str] = msgspec.field(default_factory=list)
 
 
-class Calendar(_Model):
+class Calendar(_Model, frozen=True):
     """A calendar, owned by the user or shared with them (``access_type`` says how)."""
 
     id: int
@@ -217,7 +217,7 @@ class Calendar(_Model):
         _normalise_times(self, "timestamp")
 
 
-class Event(_Model):
+class Event(_Model, frozen=True):
     """A calendar event. ``recurring``, ``exceptions`` and the participant fields are kept
     as the server sent them: their formats are not documented."""
 
@@ -259,7 +259,7 @@ class Event(_Model):
         _normalise_times(self, "start_date", "end_date", "last_modification_date")
 
 
-class ShareResult(_Model):
+class ShareResult(_Model, frozen=True):
     """The answer to a share: which calendars, which users, which level, and who shared."""
 
     ids: list[int] = msgspec.field(default_factory=list)
@@ -281,12 +281,12 @@ class ShareResult(_Model):
 # ---- the login envelope (private: callers get LoginResult) --------------------------------
 
 
-class _LoginResponse(_Model):
+class _LoginResponse(_Model, frozen=True):
     type_name: str | None = None
     data: LoginResult | None = None
 
 
-class LoginEnvelope(_Model):
+class LoginEnvelope(_Model, frozen=True):
     """``{Status, StatusCode, Response: {TypeName, Data}}`` around the login answer."""
 
     status: int | None = None

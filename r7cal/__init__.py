@@ -1,0 +1,76 @@
+"""Async client for the R7-Office organizer calendar API (calendars, events, sharing).
+
+::
+
+    async with R7Client("https://r7.example.ru", login="u", password="p") as r7:
+        cal = await r7.calendars.create(name="Team", color="#FFC078")
+        async for event in r7.events.iterate([cal.id], start=a, end=b):
+            ...
+"""
+
+from calendar_transport import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    CalendarError,
+    DecodeError,
+    IncompleteResultsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    RetryPolicy,
+    Secret,
+    ServerError,
+    TransportError,
+)
+
+from .auth import R7Auth
+from .calendars import Calendars
+from .client import R7Client
+from .events import Events
+from .fake import FakeR7Server
+from .models import (
+    AccessLevel,
+    AuthTokens,
+    Calendar,
+    Event,
+    JSONValue,
+    LoginResult,
+    Role,
+    ShareResult,
+    User,
+)
+
+__all__ = [
+    "APIError",
+    "AccessLevel",
+    "AuthTokens",
+    "AuthenticationError",
+    "BadRequestError",
+    "Calendar",
+    "CalendarError",
+    "Calendars",
+    "DecodeError",
+    "Event",
+    "Events",
+    "FakeR7Server",
+    "IncompleteResultsError",
+    "JSONValue",
+    "LoginResult",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "R7Auth",
+    "R7Client",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RetryPolicy",
+    "Role",
+    "Secret",
+    "ServerError",
+    "ShareResult",
+    "TransportError",
+    "User",
+]

@@ -1,0 +1,107 @@
+"""R7Client: one transport, the R7 auth, and the two resources ``calendars`` and ``events``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import TracebackType
+
+import aiohttp
+
+from calendar_transport import RetryPolicy, Secret, Transport
+from calendar_transport.transport import DEFAULT_TIMEOUT
+
+from .auth import LOGIN_PATH, R7Auth
+from .calendars import Calendars
+from .events import Events
+from .models import LoginResult, User
+
+
+class R7Client:
+    """An async client for the R7-Office organizer calendar API.
+
+    Give ``login`` and ``password`` (the client logs in on first use, again before the token
+    expires and after a 401), or a ``token`` you already have (a 401 on it then raises
+    :class:`AuthenticationError`). ``session``: an aiohttp session you own and close;
+    ``retry``: a :class:`RetryPolicy`; ``timeout``: seconds per attempt; ``deadline``: seconds
+    for a whole call with its retries. ``refresh_path``: see :class:`R7Auth`.
+
+    Use it as ``async with R7Client(...) as r7:`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        login: str | None = None,
+        password: str | Secret | None = None,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        refresh_path: str | None = None,
+        refresh_skew: timedelta | None = None,
+        login_path: str = LOGIN_PATH,
+        allow_insecure: bool = False,
+    ) -> None:
+        if token is None and login is None:
+            raise ValueError("pass login= and password=, or token=")
+        self.auth = R7Auth(
+            login=login,
+            password=password,
+            token=token,
+            refresh_path=refresh_path,
+            login_path=login_path,
+            refresh_skew=refresh_skew,
+        )
+        self.transport = Transport(
+            base_url,
+            session=session,
+            auth=self.auth,
+            retry=retry,
+            timeout=timeout,
+            deadline=deadline,
+            allow_insecure=allow_insecure,
+            owner="R7Client",
+        )
+        #: ``/api/v1/Calendars`` and friends
+        self.calendars = Calendars(self.transport)
+        #: ``/api/v1/events`` and friends
+        self.events = Events(self.transport)
+
+    def __repr__(self) -> str:
+        return f"R7Client(base_url={self.transport.base_url!r}, login={self.auth.login_name!r})"
+
+    async def login(self) -> LoginResult:
+        """Log in now (with the password) and return the user and their modules.
+
+        Not needed before other calls: they log in on their own when they need to.
+        """
+        return await self.auth.sign_in(self.transport)
+
+    @property
+    def user(self) -> User | None:
+        """The user from the last login, if the client has logged in."""
+        last = self.auth.last_login
+        return last.user if last is not None else None
+
+    @property
+    def token(self) -> str | None:
+        """The current token, to persist and pass as ``token=`` later (never logged)."""
+        return self.auth.token
+
+    async def aclose(self) -> None:
+        """Close the HTTP session if the client opened it; calls in flight are stopped."""
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> R7Client:
+        await self.transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.transport.__aexit__(exc_type, exc, tb)

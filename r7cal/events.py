@@ -1,0 +1,168 @@
+"""``r7.events``: create, list, walk a long range window by window, delete."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+
+from calendar_transport import Transport
+from calendar_transport.checks import (
+    require_aware,
+    require_id,
+    require_ids,
+    require_range,
+    require_text,
+)
+
+from ._wire import as_list, call_expecting_true, format_datetime
+from .models import Event
+
+DEFAULT_WINDOW: Final = timedelta(days=31)
+
+_MAX_TEXT: Final = 4096
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+# A union is not a ``type[T]`` for the transport's overloads; the annotation where the
+# answer is stored keeps it typed.
+_LISTING: Any = list[Event] | Event | None
+
+
+def _start_of(value: object, name: str, *, all_day: bool) -> datetime:
+    # An all-day event is about a day, so a plain date is accepted for it (midnight UTC).
+    if all_day and isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    return require_aware(value, name)
+
+
+def _order(event: Event) -> tuple[datetime, int]:
+    return (event.start_date or _EARLIEST, event.id)
+
+
+class Events:
+    """The event endpoints. Reached as ``R7Client.events``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def create(
+        self,
+        start: datetime | date,
+        end: datetime | date | None = None,
+        *,
+        name: str | None = None,
+        calendar_id: int | None = None,
+        all_day: bool = False,
+    ) -> Event:
+        """Create an event (``POST /api/v1/events/save``).
+
+        ``end`` may be left out only when ``all_day`` is true. Without ``calendar_id`` the
+        event goes to the user's main calendar. Dates in the past are allowed.
+        """
+        if not isinstance(all_day, bool):
+            raise TypeError(f"all_day must be a bool, not {type(all_day).__name__}")
+        begins = _start_of(start, "start", all_day=all_day)
+        ends: datetime | None = None
+        if end is not None:
+            ends = _start_of(end, "end", all_day=all_day)
+            require_range(begins, ends, strict=False)
+        elif not all_day:
+            raise ValueError("end is required unless all_day=True")
+        fields = {
+            "Name": require_text(name, "name", max_length=_MAX_TEXT),
+            "CalendarId": None if calendar_id is None else require_id(calendar_id, "calendar_id"),
+            "StartDate": format_datetime(begins),
+            "EndDate": None if ends is None else format_datetime(ends),
+            "IsAllDay": all_day,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        # A save is not idempotent: sent twice it makes two events, so it is never re-sent.
+        return await self._transport.request(
+            "POST", "/api/v1/events/save", json=body, response_type=Event, idempotent=False
+        )
+
+    async def list(
+        self,
+        calendar_ids: Iterable[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> builtins.list[Event]:
+        """Events of ``calendar_ids`` that overlap ``[start, end]`` (``POST /api/v1/events``)."""
+        ids = require_ids(calendar_ids, "calendar_ids")
+        begins = require_aware(start, "start") if start is not None else None
+        ends = require_aware(end, "end") if end is not None else None
+        if begins is not None and ends is not None:
+            require_range(begins, ends, strict=False)
+        return await self._list(ids, begins, ends)
+
+    def iterate(
+        self,
+        calendar_ids: Iterable[int],
+        start: datetime,
+        end: datetime,
+        *,
+        window: timedelta = DEFAULT_WINDOW,
+    ) -> AsyncIterator[Event]:
+        """Every event overlapping ``[start, end]``, fetched ``window`` by ``window``.
+
+        An event that spans several windows is yielded once; occurrences of a recurring
+        event (same id, different start) are all yielded. Windows come in order; within a
+        window events are ordered by start. The arguments are checked on this call, before
+        any request.
+        """
+        ids = require_ids(calendar_ids, "calendar_ids")
+        begins = require_aware(start, "start")
+        ends = require_aware(end, "end")
+        require_range(begins, ends, strict=False)
+        if not isinstance(window, timedelta):
+            raise TypeError(f"window must be a timedelta, not {type(window).__name__}")
+        if window <= timedelta(0):
+            raise ValueError(f"window must be positive, got {window}")
+        return self._walk(ids, begins, ends, window)
+
+    async def delete(self, event_id: int) -> None:
+        """Delete an event; only the user who created it may (``DELETE /api/v1/events``)."""
+        event_id = require_id(event_id, "event_id")
+        await call_expecting_true(
+            self._transport, "DELETE", "/api/v1/events", params={"id": event_id}
+        )
+
+    # ---- internals -----------------------------------------------------------------------
+
+    async def _list(
+        self, ids: builtins.list[int], start: datetime | None, end: datetime | None
+    ) -> builtins.list[Event]:
+        body: dict[str, Any] = {"CalendarIds": ids}
+        if start is not None:
+            body["StartDate"] = format_datetime(start)
+        if end is not None:
+            body["EndDate"] = format_datetime(end)
+        # This POST only reads, so it is retried like a GET.
+        answer: builtins.list[Event] | Event | None = await self._transport.request(
+            "POST",
+            "/api/v1/events",
+            json=body,
+            response_type=_LISTING,
+            idempotent=True,
+        )
+        return as_list(answer)
+
+    async def _walk(
+        self, ids: builtins.list[int], start: datetime, end: datetime, window: timedelta
+    ) -> AsyncIterator[Event]:
+        # (id, start) identifies one occurrence. Nothing is forgotten early: how the server
+        # matches a window (to the second, or by whole days) is not documented.
+        seen: set[tuple[int, datetime | None]] = set()
+        window_start = start
+        while True:
+            # Compared this way round so a huge window cannot overflow datetime.max.
+            window_end = end if end - window_start <= window else window_start + window
+            events = await self._list(ids, window_start, window_end)
+            for event in sorted(events, key=_order):
+                key = (event.id, event.start_date)
+                if key not in seen:
+                    seen.add(key)
+                    yield event
+            if window_end >= end:
+                return
+            window_start = window_end
