@@ -130,10 +130,6 @@ class FakeR7Server(FakeServer):
         for login, password in (DEFAULT_USERS if users is None else users).items():
             self.add_user(login, password)
 
-    async def __aenter__(self) -> FakeR7Server:
-        await self.start()
-        return self
-
     # ---- test helpers --------------------------------------------------------------------
 
     def add_user(
