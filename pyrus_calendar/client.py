@@ -1,0 +1,345 @@
+"""PyrusClient: the Pyrus calendar (``GET /calendar``) over the shared transport."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import ClassVar
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from calendar_transport import RetryPolicy, Secret, Transport
+from calendar_transport.checks import require_aware, require_range
+from calendar_transport.transport import DEFAULT_TIMEOUT, ParamValue, validate_base_url
+
+from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
+from .filters import CalendarFilter, FilterLike
+from .models import CalendarPage, Meeting, Task
+from .paging import Fetch, Window, ceil_second, floor_second, format_utc, paginate
+
+__all__ = ["PyrusClient", "RateLimit"]
+
+logger = logging.getLogger("pyrus_calendar")
+
+MAX_ITEM_COUNT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A client-side budget: at most ``requests`` calls per ``period`` seconds."""
+
+    requests: int
+    period: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.requests, bool) or not isinstance(self.requests, int):
+            raise TypeError("RateLimit.requests must be an int")
+        if self.requests < 1:
+            raise ValueError(f"RateLimit.requests must be at least 1, got {self.requests}")
+        if isinstance(self.period, bool) or not isinstance(self.period, int | float):
+            raise TypeError("RateLimit.period must be a number of seconds")
+        if self.period <= 0:
+            raise ValueError(f"RateLimit.period must be positive, got {self.period}")
+
+
+class PyrusClient:
+    """An async client for the Pyrus calendar.
+
+    Give ``login`` and ``security_key`` (the client logs in on first use and again after a
+    401 with an expired or revoked token), or a ``token`` you already have. ``person_id``:
+    act as another person (Pyrus' auth parameter). ``base_url``: the API root; for an
+    on-premise server (any ``base_url`` other than the cloud one) login goes to
+    ``<base_url>/auth`` unless ``auth_url`` says otherwise. ``session``: an aiohttp session
+    you own; ``retry``: a :class:`RetryPolicy`; ``timeout``: seconds per attempt.
+    ``rate_limit``: an optional client-side budget (:class:`RateLimit`, e.g.
+    :attr:`CLOUD_RATE_LIMIT`, or an ``aiolimiter.AsyncLimiter`` shared between clients).
+
+    Use it as ``async with PyrusClient(...) as pyrus:`` or call :meth:`aclose`.
+    """
+
+    #: Pyrus cloud's documented limit: 5,000 requests per 10 minutes per user
+    CLOUD_RATE_LIMIT: ClassVar[RateLimit] = RateLimit(5000, 600.0)
+
+    def __init__(
+        self,
+        *,
+        login: str | None = None,
+        security_key: str | Secret | None = None,
+        person_id: int | None = None,
+        token: str | None = None,
+        base_url: str = CLOUD_API_URL,
+        auth_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        rate_limit: RateLimit | AsyncLimiter | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        if login is not None and not isinstance(login, str):
+            raise TypeError(f"login must be a str, not {type(login).__name__}")
+        if login is not None and security_key is None:
+            raise ValueError("login needs security_key (the bot's or user's secret key)")
+        if security_key is not None and login is None:
+            raise ValueError("security_key needs login")
+        if login is None and token is None:
+            raise ValueError("pass login= and security_key=, or token=")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise TypeError("token must be a non-empty str")
+        if person_id is not None and (
+            isinstance(person_id, bool) or not isinstance(person_id, int)
+        ):
+            raise TypeError(f"person_id must be an int, not {type(person_id).__name__}")
+        if security_key is not None and not isinstance(security_key, Secret):
+            if not isinstance(security_key, str) or not security_key:
+                raise TypeError("security_key must be a non-empty str")
+            security_key = Secret(security_key)
+        base_url = validate_base_url(base_url, allow_insecure=allow_insecure)
+        if auth_url is None:
+            auth_url = auth_url_for(base_url)
+        validate_base_url(auth_url, allow_insecure=allow_insecure)
+        self.auth = PyrusAuth(
+            auth_url=auth_url,
+            login=login,
+            security_key=security_key,
+            person_id=person_id,
+            token=token,
+        )
+        self.transport = Transport(
+            base_url,
+            session=session,
+            auth=self.auth,
+            retry=retry,
+            timeout=timeout,
+            deadline=deadline,
+            allow_insecure=allow_insecure,
+            owner="PyrusClient",
+        )
+        self._limiter = _limiter(rate_limit)
+        #: ``GET /calendar`` calls made (a retried call counts once; see :attr:`attempts`)
+        self.calendar_requests = 0
+
+    def __repr__(self) -> str:
+        return f"PyrusClient(base_url={self.transport.base_url!r}, login={self.auth.login_name!r})"
+
+    # ---- counters ------------------------------------------------------------------------
+
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts sent, retries and logins included."""
+        return self.transport.attempts
+
+    @property
+    def logins(self) -> int:
+        """Logins made by this client."""
+        return self.auth.logins
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> PyrusClient:
+        await self.transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session if this client opened it."""
+        await self.transport.aclose()
+
+    async def login(self) -> str:
+        """Log in now and return the new access token (other calls log in on their own)."""
+        return await self.auth.refresh(self.transport, stale=self.auth.token)
+
+    # ---- the calendar --------------------------------------------------------------------
+
+    async def calendar(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        item_count: int = MAX_ITEM_COUNT,
+        all_accessed_tasks: bool = False,
+        include_meetings: bool = False,
+    ) -> CalendarPage:
+        """One ``GET /calendar`` call: at most ``item_count`` tasks in ``[start, end]``.
+
+        ``page.has_more`` means the server cut the list; :meth:`iter_calendar` follows it.
+        """
+        window = _window(start, end, filters, include_meetings)
+        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        item_count = _check_item_count(item_count)
+        return await self._fetch(window, item_count=item_count, all_accessed=all_accessed_tasks)
+
+    def iter_calendar(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        all_accessed_tasks: bool = False,
+        include_meetings: bool = False,
+        concurrency: int = 4,
+        allow_incomplete: bool = False,
+        item_count: int = MAX_ITEM_COUNT,
+    ) -> AsyncGenerator[Task, None]:
+        """Every task in ``[start, end]``, each once, following ``has_more`` to the end.
+
+        Cut windows are split and fetched ``concurrency`` at a time; tasks come out in window
+        order. If a window that cannot be split (one second; one day for ``DueDate``) is
+        still cut, what it held is yielded and :class:`IncompleteResultsError` is raised at
+        the end, or, with ``allow_incomplete=True``, a warning is logged.
+        ``item_count``: page size asked for (smaller pages mean more, smaller requests).
+        ``include_meetings`` only decides what each request asks for; use
+        :meth:`iter_meetings` to get the meetings. Stopping early? ``await it.aclose()`` (or
+        ``contextlib.aclosing``) cancels the look-ahead requests at once.
+        """
+        window = _window(start, end, filters, include_meetings)
+        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        concurrency = _check_concurrency(concurrency)
+        _check_bool(allow_incomplete, "allow_incomplete")
+        item_count = _check_item_count(item_count)
+        return paginate(
+            self._fetcher(all_accessed_tasks, item_count),
+            window,
+            pick=_tasks,
+            key=_task_id,
+            concurrency=concurrency,
+            allow_incomplete=allow_incomplete,
+        )
+
+    def iter_meetings(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        all_accessed_tasks: bool = False,
+        concurrency: int = 4,
+        allow_incomplete: bool = False,
+        item_count: int = MAX_ITEM_COUNT,
+    ) -> AsyncGenerator[Meeting, None]:
+        """Every meeting the calendar returns for ``[start, end]``, each once
+        (``include_meetings=true``, paged like :meth:`iter_calendar`)."""
+        window = _window(start, end, filters, True)
+        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        concurrency = _check_concurrency(concurrency)
+        _check_bool(allow_incomplete, "allow_incomplete")
+        item_count = _check_item_count(item_count)
+        return paginate(
+            self._fetcher(all_accessed_tasks, item_count),
+            window,
+            pick=_meetings,
+            key=_meeting_id,
+            concurrency=concurrency,
+            allow_incomplete=allow_incomplete,
+            want_tasks=False,
+        )
+
+    def _fetcher(self, all_accessed: bool, item_count: int) -> Fetch:
+        return functools.partial(self._fetch, item_count=item_count, all_accessed=all_accessed)
+
+    async def _fetch(
+        self, window: Window, *, item_count: int = MAX_ITEM_COUNT, all_accessed: bool
+    ) -> CalendarPage:
+        params: Mapping[str, ParamValue] = {
+            "start_date_utc": format_utc(window.start),
+            "end_date_utc": format_utc(window.end),
+            "item_count": item_count,
+            "all_accessed_tasks": all_accessed,
+            "filter_mask": int(window.mask),
+            "include_meetings": window.meetings,
+        }
+        self.calendar_requests += 1
+        if self._limiter is not None:
+            async with self._limiter:
+                return await self._get_calendar(params)
+        return await self._get_calendar(params)
+
+    async def _get_calendar(self, params: Mapping[str, ParamValue]) -> CalendarPage:
+        if self.auth.token is None and self.auth.can_login:
+            # The transport joins the URL before its lazy login runs; logging in first lets
+            # the very first call already go to the api_url the login answer names.
+            await self.auth.current_token(self.transport)
+        page = await self.transport.request(
+            "GET", "calendar", params=params, response_type=CalendarPage
+        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "calendar %s..%s mask=%s -> %d tasks, has_more=%s",
+                params["start_date_utc"],
+                params["end_date_utc"],
+                params["filter_mask"],
+                len(page.tasks),
+                page.has_more,
+            )
+        return page
+
+
+def _tasks(page: CalendarPage) -> list[Task]:
+    return page.tasks
+
+
+def _meetings(page: CalendarPage) -> list[Meeting]:
+    return page.meetings
+
+
+def _task_id(task: Task) -> int:
+    return task.id
+
+
+def _meeting_id(meeting: Meeting) -> int:
+    return meeting.id
+
+
+def _limiter(rate_limit: RateLimit | AsyncLimiter | None) -> AsyncLimiter | None:
+    if rate_limit is None or isinstance(rate_limit, AsyncLimiter):
+        return rate_limit
+    if isinstance(rate_limit, RateLimit):
+        return AsyncLimiter(rate_limit.requests, rate_limit.period)
+    raise TypeError(
+        f"rate_limit must be a RateLimit or an aiolimiter.AsyncLimiter, "
+        f"not {type(rate_limit).__name__}"
+    )
+
+
+def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool) -> Window:
+    start = require_aware(start, "start")
+    end = require_aware(end, "end")
+    require_range(start, end, strict=True)
+    _check_bool(meetings, "include_meetings")
+    mask = CalendarFilter.parse(filters)
+    # The wire has whole seconds only: round outwards so the window asked for is covered.
+    return Window(floor_second(start), ceil_second(end), mask, meetings)
+
+
+def _check_bool(value: object, name: str) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
+def _check_item_count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"item_count must be an int, not {type(value).__name__}")
+    if not 1 <= value <= MAX_ITEM_COUNT:
+        raise ValueError(f"item_count must be between 1 and {MAX_ITEM_COUNT}, got {value}")
+    return value
+
+
+def _check_concurrency(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"concurrency must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"concurrency must be at least 1, got {value}")
+    return value
