@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar, overload
 from urllib.parse import urlsplit
@@ -116,6 +116,7 @@ class Transport:
         allow_insecure: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         dec_hook: DecHook | None = None,
+        before_attempt: Callable[[], Awaitable[object]] | None = None,
         owner: str = "Transport",
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -143,6 +144,8 @@ class Transport:
         self._headers.update(headers or {})
         self.max_response_bytes = max_response_bytes
         self._dec_hook = dec_hook
+        # awaited before every HTTP attempt (logins and retries included): a rate limiter
+        self._before_attempt = before_attempt
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._owner = owner
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -256,13 +259,8 @@ class Transport:
         it raw; ``None`` ignores it). ``idempotent`` overrides the method's default.
         """
         method = method.upper()
-        url = (
-            path
-            if path.startswith(("http://", "https://"))
-            else f"{self._base_url}/{path.lstrip('/')}"
-        )
-        if url is path:
-            validate_base_url(url, allow_insecure=self.allow_insecure)
+        if path.startswith(("http://", "https://")):
+            validate_base_url(path, allow_insecure=self.allow_insecure)
         query = _encode_params(params)
         body = msgspec.json.encode(json) if json is not None else None
         retrying = build_retrying(
@@ -277,13 +275,13 @@ class Transport:
                     with attempt:
                         number = attempt.retry_state.attempt_number
                         status, data = await self._authenticated(
-                            method, url, query, body, number, authenticate
+                            method, path, query, body, number, authenticate
                         )
         except TimeoutError as error:
             raise RequestTimeoutError(
                 f"no answer within the deadline of {self.deadline}s",
                 method=method,
-                url=url,
+                url=self.url_for(path),
                 request_sent=True,
             ) from error
         except asyncio.CancelledError:
@@ -292,19 +290,25 @@ class Transport:
                 raise TransportError(
                     f"{self._owner} was closed while this call was in flight",
                     method=method,
-                    url=url,
+                    url=self.url_for(path),
                     request_sent=True,
                 ) from None
             raise
         finally:
             if task is not None:
                 self._inflight.discard(task)
-        return self._decode(data, response_type, status, method, url)
+        return self._decode(data, response_type, status, method, self.url_for(path))
+
+    def url_for(self, path: str) -> str:
+        """``path`` joined to the base URL (an absolute URL is kept as it is)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self._base_url}/{path.lstrip('/')}"
 
     async def _authenticated(
         self,
         method: str,
-        url: str,
+        path: str,
         query: dict[str, str] | None,
         body: bytes | None,
         attempt: int,
@@ -312,8 +316,10 @@ class Transport:
     ) -> tuple[int, bytes]:
         auth = self.auth if authenticate else None
         if auth is None:
-            return await self._send(method, url, query, body, None, attempt)
+            return await self._send(method, self.url_for(path), query, body, None, attempt)
         token = await auth.current_token(self)
+        # Joined after the login: a login may move the base URL (Pyrus' api_url).
+        url = self.url_for(path)
         try:
             return await self._send(method, url, query, body, auth.authorization(token), attempt)
         except AuthenticationError as error:
@@ -323,6 +329,7 @@ class Transport:
             # a fresh token is safe even for a create. A second 401 is final.
             logger.info("%s %s: token refused, logging in again", method, _path(url))
             token = await auth.refresh(self, stale=token)
+            url = self.url_for(path)
         return await self._send(method, url, query, body, auth.authorization(token), attempt)
 
     async def _send(
@@ -339,6 +346,8 @@ class Transport:
             headers["Content-Type"] = "application/json"
         if authorization is not None:
             headers["Authorization"] = authorization
+        if self._before_attempt is not None:
+            await self._before_attempt()
         session = self._get_session()
         started = time.perf_counter()
         self.attempts += 1

@@ -110,6 +110,7 @@ class PyrusClient:
             person_id=person_id,
             token=token,
         )
+        limiter = _limiter(rate_limit)
         self.transport = Transport(
             base_url,
             session=session,
@@ -118,9 +119,10 @@ class PyrusClient:
             timeout=timeout,
             deadline=deadline,
             allow_insecure=allow_insecure,
+            # Pyrus counts every request against the budget, retries and logins included.
+            before_attempt=limiter.acquire if limiter is not None else None,
             owner="PyrusClient",
         )
-        self._limiter = _limiter(rate_limit)
         #: ``GET /calendar`` calls made (a retried call counts once; see :attr:`attempts`)
         self.calendar_requests = 0
 
@@ -262,16 +264,6 @@ class PyrusClient:
             "include_meetings": window.meetings,
         }
         self.calendar_requests += 1
-        if self._limiter is not None:
-            async with self._limiter:
-                return await self._get_calendar(params)
-        return await self._get_calendar(params)
-
-    async def _get_calendar(self, params: Mapping[str, ParamValue]) -> CalendarPage:
-        if self.auth.token is None and self.auth.can_login:
-            # The transport joins the URL before its lazy login runs; logging in first lets
-            # the very first call already go to the api_url the login answer names.
-            await self.auth.current_token(self.transport)
         page = await self.transport.request(
             "GET", "calendar", params=params, response_type=CalendarPage
         )

@@ -15,6 +15,7 @@ import pytest
 from calendar_transport import (
     AuthenticationError,
     DecodeError,
+    IssuedToken,
     RequestTimeoutError,
     ResponseTooLargeError,
     RetryPolicy,
@@ -322,3 +323,34 @@ async def test_no_token_or_password_in_any_log_record(
     assert any("/items" in text for text in texts)  # the log did record the calls
     for secret in secrets:
         assert all(secret not in text for text in texts), secret
+
+
+async def test_before_attempt_runs_for_every_attempt_logins_and_retries_included(
+    server: DemoServer,
+) -> None:
+    calls = 0
+
+    async def count() -> None:
+        nonlocal calls
+        calls += 1
+
+    server.faults.fail_next(1, 503, path="/items")
+    async with _client(server, before_attempt=count) as transport:
+        await transport.request("GET", "/items")
+    assert calls == 3  # the login, the 503, the retry
+    assert transport.attempts == 3
+
+
+async def test_relative_paths_follow_a_base_url_moved_by_the_login(server: DemoServer) -> None:
+    class MovingAuth(DemoAuth):
+        async def login(self, transport: Transport) -> IssuedToken:
+            issued = await super().login(transport)
+            transport.base_url = f"{server.url}/moved"
+            return issued
+
+    # the fake has no /moved routes: a 404 there proves the first call went to the new base
+    async with _client(server, auth=MovingAuth()) as transport:
+        with pytest.raises(APIError) as caught:
+            await transport.request("GET", "/items")
+    assert caught.value.status == 404
+    assert caught.value.url.endswith("/moved/items")
