@@ -34,7 +34,15 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy --strict calendar_transport r7cal pyrus_calendar
 
 demo: $(VENV)/.stamp-test
-	@echo "make demo arrives with the CLI (issue: the main job for a newcomer)."
+	$(VENV)/bin/python examples/demo.py
+
+# A soak of a few thousand mixed calls per backend under injected faults; prints a table.
+chaos: $(VENV)/.stamp-test
+	$(VENV)/bin/python -m tests.reliability.chaos
+
+# Side-by-side timings against the fakes; never part of `make test`.
+bench: $(VENV)/.stamp-test
+	$(VENV)/bin/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) $(LATEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import msgspec
 
@@ -39,6 +40,9 @@ EXIT_PERMISSION = 7
 EXIT_INCOMPLETE = 8
 EXIT_BAD_ANSWER = 9
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `tool | head`
+
+T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
 
@@ -191,6 +195,12 @@ def run_command(
     except KeyboardInterrupt:
         stream.write(f"{program}: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: stop quietly, and keep Python's exit-time flush
+        # of stdout from failing again with a traceback.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (CalendarError, ValueError, TypeError) as error:
         if isinstance(error, ValueError | TypeError):
             code, message = EXIT_USAGE, f"invalid input: {error}"
@@ -198,3 +208,116 @@ def run_command(
             code, message = describe_failure(error)
         stream.write(f"{program}: {message}\n")
         return code
+
+
+# ---- options and output both command-line tools share --------------------------------------
+
+
+def shared_default(value: Any, *, nested: bool) -> Any:
+    """The default for an option that is accepted before and after the subcommand.
+
+    A subcommand's parser must not overwrite what was given before it, so there the default
+    is ``SUPPRESS`` (nothing is set unless the option is given there).
+    """
+    return argparse.SUPPRESS if nested else value
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """``--demo``, output (``--json``, ``--ics``, ``--output``) and transport options."""
+    group = parser.add_argument_group("output and connection")
+    formats = group.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--json",
+        action="store_true",
+        default=shared_default(False, nested=nested),
+        help="JSON lines: one object per item, the API's own field names",
+    )
+    formats.add_argument(
+        "--ics",
+        action="store_true",
+        default=shared_default(False, nested=nested),
+        help="an RFC 5545 iCalendar file (listings only; needs the 'ics' extra)",
+    )
+    group.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        default=shared_default(None, nested=nested),
+        help="write the output to FILE instead of stdout",
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        default=shared_default(False, nested=nested),
+        help="run against an embedded fake server with sample data (no account needed)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        default=shared_default(30.0, nested=nested),
+        help="seconds one HTTP attempt may take (default 30)",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        default=shared_default(3, nested=nested),
+        help="retries of a failed safe request (default 3; 0 turns retries off)",
+    )
+    group.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        default=shared_default(False, nested=nested),
+        help="allow plain http:// to a host that is not loopback",
+    )
+
+
+def output_mode(args: argparse.Namespace) -> str:
+    """``"json"``, ``"ics"`` or ``"table"``, from the parsed options."""
+    if getattr(args, "json", False):
+        return "json"
+    if getattr(args, "ics", False):
+        return "ics"
+    return "table"
+
+
+def check_output_support(args: argparse.Namespace) -> None:
+    """Fail before any request when ``--ics`` is asked for without the ``ics`` extra."""
+    if output_mode(args) == "ics":
+        from .ical import require_icalendar
+
+        try:
+            require_icalendar()
+        except ImportError as error:
+            raise ValueError(str(error)) from None
+
+
+async def track(
+    items: AsyncIterable[T], progress: Progress, pages: Callable[[], int]
+) -> AsyncGenerator[T, None]:
+    """Pass ``items`` through, showing pages fetched (``pages()``) and items so far."""
+    count = 0
+    try:
+        async for item in items:
+            count += 1
+            progress.update(pages=pages(), items=count)
+            yield item
+        progress.update(pages=pages(), items=count)
+    finally:
+        progress.done()
+        # Stopping early must also stop the source's look-ahead requests at once.
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def write_output(text: str | bytes, path: str | None, stdout: TextIO) -> None:
+    """Write ``text`` to the file ``path`` (as UTF-8) or, without a path, to ``stdout``."""
+    if path is None:
+        stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
+        stdout.flush()
+        return
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    with open(path, "wb") as file:
+        file.write(data)

@@ -43,6 +43,7 @@ def make_event(
     summary: str | None,
     description: str | None = None,
     url: str | None = None,
+    location: str | None = None,
     stamp: datetime | None = None,
 ) -> icalendar.Event:
     """One VEVENT. Dates (not datetimes) make an all-day event, as RFC 5545 says."""
@@ -59,6 +60,8 @@ def make_event(
         event.add("description", description)
     if url:
         event.add("url", url)
+    if location:
+        event.add("location", location)
     return event
 
 

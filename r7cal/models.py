@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 from msgspec.structs import force_setattr
+
+from calendar_transport.ical import make_event
+
+if TYPE_CHECKING:
+    import icalendar
 
 __all__ = [
     "AccessLevel",
@@ -257,6 +262,40 @@ class Event(_Model, frozen=True):
 
     def __post_init__(self) -> None:
         _normalise_times(self, "start_date", "end_date", "last_modification_date")
+
+    def to_ical(self) -> icalendar.Event:
+        """This event as an iCalendar VEVENT (needs the ``ics`` extra).
+
+        An all-day event gets DTSTART/DTEND as dates (DTEND exclusive, as RFC 5545 says).
+        Raises ``ValueError`` for an event without a start date.
+        """
+        if self.start_date is None:
+            raise ValueError(f"event {self.id} has no start date to export")
+        # Occurrences of a recurring event share an id, so the start is part of the UID.
+        uid = f"r7-event-{self.id}-{self.start_date:%Y%m%dT%H%M%SZ}@r7cal"
+        start: datetime | date = self.start_date
+        end: datetime | date | None = self.end_date
+        if self.is_all_day:
+            start, end = _all_day_span(self.start_date, self.end_date)
+        return make_event(
+            uid=uid,
+            start=start,
+            end=end,
+            summary=self.name,
+            description=self.description,
+            location=", ".join(part for part in (self.place, self.address) if part) or None,
+            stamp=self.last_modification_date,
+        )
+
+
+def _all_day_span(start: datetime, end: datetime | None) -> tuple[date, date]:
+    # R7 may end an all-day event at the next midnight or at 23:59:59 of its last day;
+    # either way the exported end is the (exclusive) day after.
+    first = start.date()
+    if end is None:
+        return first, first + timedelta(days=1)
+    last = end.date() if end.time() == datetime.min.time() else end.date() + timedelta(days=1)
+    return first, max(last, first + timedelta(days=1))
 
 
 class ShareResult(_Model, frozen=True):

@@ -1,0 +1,291 @@
+"""A chat-bot command, ``/today``: what is on today for a user, from R7 and Pyrus.
+
+The logic needs no chat platform: :meth:`TodayService.today_for` takes a chat user id and
+returns the answer text. It keeps one R7 and one Pyrus client per user, all on one
+``aiohttp.ClientSession`` that belongs to the bot (the clients never close it), so tokens
+are reused between messages and no second connection pool is opened.
+
+* ``python examples/today_bot.py`` answers ``/today`` once against the embedded fakes.
+* ``python examples/today_bot.py --aiogram`` runs it as a Telegram bot with aiogram 3
+  (``pip install aiogram``; it is not a dependency of this SDK), see :func:`run_aiogram`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+import aiohttp
+
+from calendar_transport import CalendarError, RetryPolicy
+from calendar_transport.cli import describe_failure
+from pyrus_calendar import PyrusClient
+from r7cal import R7Client
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Account:
+    """One chat user's calendars: an R7 login and the Pyrus person to act as."""
+
+    r7_login: str | None = None
+    r7_password: str | None = field(default=None, repr=False)
+    pyrus_person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the servers are, and the bot's own Pyrus login (it acts for each person)."""
+
+    r7_base_url: str | None = None
+    pyrus_base_url: str = "https://api.pyrus.com/v4/"
+    pyrus_login: str | None = None
+    pyrus_security_key: str | None = field(default=None, repr=False)
+    zone: tzinfo = UTC
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class _Clients:
+    r7: R7Client | None
+    pyrus: PyrusClient | None
+
+
+class TodayService:
+    """Answers "what is on today" for chat users, from both backends."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        accounts: Mapping[int, Account],
+        session: aiohttp.ClientSession,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.accounts = accounts
+        self._session = session
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clients: dict[int, _Clients] = {}
+
+    async def today_for(self, user_id: int) -> str:
+        """The answer to ``/today`` for the chat user ``user_id``."""
+        account = self.accounts.get(user_id)
+        if account is None:
+            return "I do not know your calendars yet: ask the admin to link your accounts."
+        clients = self._clients_for(user_id, account)
+        now = self._clock().astimezone(self.settings.zone)
+        start = datetime(now.year, now.month, now.day, tzinfo=self.settings.zone)
+        end = start + timedelta(days=1)
+        # Both backends at once; one failing must not hide the other's answer.
+        parts = await asyncio.gather(
+            self._r7_part(clients.r7, start, end), self._pyrus_part(clients.pyrus, start, end)
+        )
+        lines = [f"Today, {start:%a %d %b}:"]
+        for part in parts:
+            lines.extend(part)
+        return "\n".join(lines)
+
+    async def aclose(self) -> None:
+        """Close the clients (the shared session stays open: it is the bot's)."""
+        for clients in self._clients.values():
+            for client in (clients.r7, clients.pyrus):
+                if client is not None:
+                    await client.aclose()
+        self._clients.clear()
+
+    def _clients_for(self, user_id: int, account: Account) -> _Clients:
+        if user_id not in self._clients:
+            s = self.settings
+            r7 = None
+            if s.r7_base_url and account.r7_login and account.r7_password:
+                r7 = R7Client(
+                    s.r7_base_url,
+                    login=account.r7_login,
+                    password=account.r7_password,
+                    session=self._session,
+                    retry=s.retry,
+                )
+            pyrus = None
+            if s.pyrus_login and s.pyrus_security_key:
+                pyrus = PyrusClient(
+                    base_url=s.pyrus_base_url,
+                    login=s.pyrus_login,
+                    security_key=s.pyrus_security_key,
+                    person_id=account.pyrus_person_id,
+                    session=self._session,
+                    retry=s.retry,
+                )
+            self._clients[user_id] = _Clients(r7, pyrus)
+        return self._clients[user_id]
+
+    async def _r7_part(self, r7: R7Client | None, start: datetime, end: datetime) -> list[str]:
+        if r7 is None:
+            return []
+        try:
+            calendars = await r7.calendars.list()
+            names = {c.id: c.name or "" for c in calendars}
+            found = r7.events.iterate([c.id for c in calendars], start, end)
+            # The server also returns what ended exactly at midnight, e.g. yesterday's
+            # all-day events; those are not on today.
+            events = [e async for e in found if e.end_date is None or e.end_date > start]
+        except CalendarError as error:
+            return [f"R7: unavailable right now ({_reason(error)})"]
+        if not events:
+            return ["R7: nothing in your calendars"]
+        lines = ["R7 calendar:"]
+        for event in sorted(events, key=lambda e: (not e.is_all_day, e.start_date or start)):
+            if event.is_all_day or event.start_date is None:
+                when = "all day"
+            else:
+                when = self._time(event.start_date)
+                if event.end_date is not None:
+                    when += f"-{self._time(event.end_date)}"
+            where = names.get(event.calendar_id or 0)
+            suffix = f" ({where})" if where else ""
+            lines.append(f"  {when}  {event.name or '(no title)'}{suffix}")
+        return lines
+
+    async def _pyrus_part(
+        self, pyrus: PyrusClient | None, start: datetime, end: datetime
+    ) -> list[str]:
+        if pyrus is None:
+            return []
+        try:
+            tasks = [t async for t in pyrus.iter_calendar(start, end, filters="due,due_date")]
+            meetings = [m async for m in pyrus.iter_meetings(start, end)]
+        except CalendarError as error:
+            return [f"Pyrus: unavailable right now ({_reason(error)})"]
+        if not tasks and not meetings:
+            return ["Pyrus: no tasks due and no meetings"]
+        lines = ["Pyrus:"]
+        timed = sorted((t for t in tasks if t.due is not None), key=lambda t: (t.due, t.id))
+        # Pyrus answers in no particular order; a stable one reads better and diffs cleanly.
+        whole_day = sorted((t for t in tasks if t.due is None), key=lambda t: t.id)
+        for task in whole_day + timed:
+            when = self._time(task.due) if task.due is not None else "today"
+            title = task.subject or (task.text or "").split("\n", 1)[0] or "(no title)"
+            lines.append(f"  {when}  #{task.id} {title}")
+        for meeting in sorted(meetings, key=lambda m: m.start_time or start):
+            when = self._time(meeting.start_time) if meeting.start_time else "today"
+            link = meeting.join_parameters.url if meeting.join_parameters else None
+            kind = f"{meeting.type} meeting" if meeting.type else "Meeting"
+            suffix = f": {link}" if link else ""
+            lines.append(f"  {when}  {kind}, {meeting.duration or '?'} min{suffix}")
+        return lines
+
+    def _time(self, moment: datetime) -> str:
+        return moment.astimezone(self.settings.zone).strftime("%H:%M")
+
+
+def _reason(error: CalendarError) -> str:
+    # "network error: GET https://...": a chat user needs the kind, not the URL.
+    return describe_failure(error)[1].split(":", 1)[0]
+
+
+# ---- aiogram wiring (only imported when run as a bot) ------------------------------------
+
+
+def run_aiogram(token: str, settings: Settings, accounts: Mapping[int, Account]) -> None:
+    """Run ``/today`` as a Telegram bot with aiogram 3, sharing the bot's HTTP session."""
+    from aiogram import Bot, Dispatcher  # type: ignore[import-not-found, unused-ignore]
+    from aiogram.filters import Command  # type: ignore[import-not-found, unused-ignore]
+    from aiogram.types import Message  # type: ignore[import-not-found, unused-ignore]
+
+    async def main() -> None:
+        bot = Bot(token)
+        # aiogram's AiohttpSession creates its aiohttp.ClientSession here and closes it in
+        # bot.session.close(); the calendar clients borrow it.
+        session = await bot.session.create_session()
+        service = TodayService(settings, accounts, session)
+        dispatcher = Dispatcher()
+
+        async def today(message: Message) -> None:
+            user = message.from_user
+            await message.answer(await service.today_for(user.id if user else 0))
+
+        dispatcher.message.register(today, Command("today"))
+        try:
+            await dispatcher.start_polling(bot)
+        finally:
+            await service.aclose()
+            await bot.session.close()
+
+    asyncio.run(main())
+
+
+def _settings_from_env() -> tuple[Settings, dict[int, Account]]:
+    settings = Settings(
+        r7_base_url=os.environ.get("R7_BASE_URL"),
+        pyrus_base_url=os.environ.get("PYRUS_BASE_URL", "https://api.pyrus.com/v4/"),
+        pyrus_login=os.environ.get("PYRUS_LOGIN"),
+        pyrus_security_key=os.environ.get("PYRUS_SECURITY_KEY"),
+        zone=datetime.now().astimezone().tzinfo or UTC,
+    )
+    # A personal bot: the Telegram user TODAY_BOT_OWNER_ID gets the R7 account from the
+    # environment. A real deployment would keep a table of linked accounts instead.
+    owner = int(os.environ.get("TODAY_BOT_OWNER_ID", "0"))
+    accounts = {owner: Account(os.environ.get("R7_LOGIN"), os.environ.get("R7_PASSWORD"))}
+    return settings, accounts
+
+
+# ---- a run against the embedded fakes ------------------------------------------------------
+
+
+async def demo(now: datetime | None = None) -> str:
+    """Answer ``/today`` once for a demo user, against both fakes with their sample data."""
+    from pyrus_calendar import demo_data as pyrus_demo
+    from r7cal import demo_data as r7_demo
+
+    zone = datetime.now().astimezone().tzinfo or UTC
+    moment = now or datetime.now(UTC)
+    today: date = moment.astimezone(zone).date()
+    async with (
+        r7_demo.demo_server() as r7_server,
+        pyrus_demo.demo_server() as pyrus_server,
+        aiohttp.ClientSession() as session,  # stands in for the bot's session
+    ):
+        await r7_demo.seed(r7_server, today=today, zone=zone)
+        pyrus_demo.seed(pyrus_server, now=moment)
+        settings = Settings(
+            r7_base_url=r7_server.url,
+            pyrus_base_url=pyrus_server.api_url,
+            pyrus_login=pyrus_server.DEFAULT_LOGIN,
+            pyrus_security_key=pyrus_server.DEFAULT_SECURITY_KEY,
+            zone=zone,
+        )
+        chat_user = 42
+        accounts = {chat_user: Account("alice", r7_demo.DEMO_USERS["alice"])}
+        service = TodayService(settings, accounts, session, clock=lambda: moment)
+        try:
+            return await service.today_for(chat_user)
+        finally:
+            await service.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python examples/today_bot.py [--aiogram]``."""
+    parser = argparse.ArgumentParser(description="The /today bot command.")
+    parser.add_argument(
+        "--aiogram",
+        action="store_true",
+        help="run as a Telegram bot (BOT_TOKEN, R7_*, PYRUS_* and TODAY_BOT_OWNER_ID from env)",
+    )
+    args = parser.parse_args(argv)
+    if args.aiogram:
+        settings, accounts = _settings_from_env()
+        run_aiogram(os.environ["BOT_TOKEN"], settings, accounts)
+        return 0
+    print("/today")
+    print(asyncio.run(demo()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

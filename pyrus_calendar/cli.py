@@ -1,0 +1,336 @@
+"""The ``pyrus-calendar`` command: Pyrus tasks and meetings in a time range, from a shell
+(also ``python -m pyrus_calendar``).
+
+Credentials come from flags or, better for secrets, the environment: ``PYRUS_LOGIN``,
+``PYRUS_SECURITY_KEY``, ``PYRUS_TOKEN``, ``PYRUS_BASE_URL``. ``--demo`` runs against an
+embedded fake server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime
+from typing import TextIO, TypeVar
+
+from calendar_transport import RetryPolicy
+from calendar_transport.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Progress,
+    add_common_options,
+    check_output_support,
+    env_default,
+    format_when,
+    output_mode,
+    parse_when,
+    render_table,
+    run_command,
+    shared_default,
+    track,
+    write_json_lines,
+    write_output,
+)
+from calendar_transport.ical import build_calendar_async
+
+from .auth import CLOUD_API_URL
+from .client import MAX_ITEM_COUNT, PyrusClient
+from .demo_data import demo_server, seed
+from .filters import CalendarFilter
+from .models import Meeting, Task
+
+__all__ = ["build_parser", "main"]
+
+PROGRAM = "pyrus-calendar"
+
+T = TypeVar("T", Task, Meeting)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line ``argv``; returns the exit code (0 on success)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    return run_command(lambda: execute(args, out, err), program=PROGRAM, stderr=err)
+
+
+async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run parsed arguments: connect (or start the demo server), then list."""
+    if args.to <= args.start:
+        raise ValueError("--to must be after --from")
+    check_output_support(args)
+    async with contextlib.AsyncExitStack() as stack:
+        options: dict[str, str | None] = {}
+        if args.demo:
+            server = await stack.enter_async_context(demo_server())
+            seed(server)
+            options = {
+                "base_url": server.api_url,
+                "login": server.DEFAULT_LOGIN,
+                "security_key": server.DEFAULT_SECURITY_KEY,
+            }
+            err.write(f"{PROGRAM}: demo: a fake Pyrus server with sample data\n")
+        else:
+            options = _credentials(args)
+        pyrus = PyrusClient(
+            base_url=options["base_url"] or CLOUD_API_URL,
+            login=options.get("login"),
+            security_key=options.get("security_key"),
+            token=options.get("token"),
+            person_id=args.person_id,
+            retry=RetryPolicy(attempts=max(args.retries, 0) + 1),
+            timeout=args.timeout,
+            allow_insecure=args.allow_insecure,
+        )
+        await stack.enter_async_context(pyrus)
+        if args.command == "meetings":
+            return await _list(
+                pyrus.iter_meetings(
+                    args.start,
+                    args.to,
+                    filters=args.filter,
+                    all_accessed_tasks=args.all_accessed,
+                    item_count=args.page_size,
+                ),
+                pyrus,
+                args,
+                out,
+                err,
+            )
+        return await _list(
+            pyrus.iter_calendar(
+                args.start,
+                args.to,
+                filters=args.filter,
+                all_accessed_tasks=args.all_accessed,
+                item_count=args.page_size,
+            ),
+            pyrus,
+            args,
+            out,
+            err,
+        )
+
+
+def _credentials(args: argparse.Namespace) -> dict[str, str | None]:
+    options = {
+        "base_url": args.base_url or env_default("PYRUS_BASE_URL"),
+        "login": args.login or env_default("PYRUS_LOGIN"),
+        "security_key": args.security_key or env_default("PYRUS_SECURITY_KEY"),
+        "token": args.token or env_default("PYRUS_TOKEN"),
+    }
+    if options["token"] is None and (options["login"] is None or options["security_key"] is None):
+        raise ValueError(
+            "no credentials: set PYRUS_LOGIN and PYRUS_SECURITY_KEY (or PYRUS_TOKEN) "
+            "in the environment, or try --demo"
+        )
+    if options["token"] is not None and options["security_key"] is None:
+        options["login"] = None  # a login alone cannot log in again; use the token
+    return options
+
+
+# ---- output ----------------------------------------------------------------------------
+
+
+def _task_when(task: Task) -> datetime | date | None:
+    return task.due or task.due_date or task.scheduled_datetime_utc or task.scheduled_date
+
+
+def _task_sort_key(task: Task) -> tuple[datetime, int]:
+    when = _task_when(task)
+    if when is None:
+        moment = datetime.max.replace(tzinfo=UTC)
+    elif isinstance(when, datetime):
+        moment = when
+    else:
+        moment = datetime.combine(when, datetime.min.time(), tzinfo=UTC)
+    return moment, task.id
+
+
+def _title(task: Task) -> str:
+    return task.subject or (task.text or "").strip().split("\n", 1)[0] or f"Task {task.id}"
+
+
+def _task_row(task: Task) -> list[str]:
+    responsible = task.responsible.full_name if task.responsible is not None else ""
+    state = "closed" if task.is_closed else "open"
+    if task.current_step is not None:
+        state += f", step {task.current_step}"
+    return [format_when(_task_when(task)), str(task.id), _title(task), responsible, state]
+
+
+def _meeting_row(meeting: Meeting) -> list[str]:
+    join = meeting.join_parameters.url if meeting.join_parameters is not None else None
+    return [
+        format_when(meeting.start_time),
+        str(meeting.duration or ""),
+        meeting.type or "",
+        str(meeting.task_id or ""),
+        join or "",
+        str(meeting.id),
+    ]
+
+
+async def _list(
+    items: AsyncIterator[T],
+    pyrus: PyrusClient,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    progress = Progress(err)
+    tracked = track(items, progress, lambda: pyrus.calendar_requests)
+    mode = output_mode(args)
+    skipped = 0
+    async with contextlib.aclosing(tracked):
+        if mode == "ics":
+
+            async def datable() -> AsyncIterator[T]:
+                nonlocal skipped
+                async for item in tracked:
+                    # A task the calendar returned only for a reminder or a step deadline
+                    # has no date of its own to put in a calendar file.
+                    if isinstance(item, Task) and _task_when(item) is None:
+                        skipped += 1
+                    else:
+                        yield item
+
+            data = await build_calendar_async(datable(), name=f"Pyrus {args.command}")
+            write_output(data, args.output, out)
+        elif mode == "json" and args.output is None:
+            # JSON lines reach a pipe as they arrive, not after the whole listing.
+            async for item in tracked:
+                write_json_lines([item], out)
+                out.flush()
+        elif mode == "json":
+            buffer = io.StringIO()
+            write_json_lines([item async for item in tracked], buffer)
+            write_output(buffer.getvalue(), args.output, out)
+        else:
+            found = [item async for item in tracked]
+            write_output(_table(found) + "\n", args.output, out)
+    if skipped:
+        err.write(f"{PROGRAM}: {skipped} tasks without a due or scheduled date left out\n")
+    if args.output is not None:
+        err.write(f"{PROGRAM}: wrote {progress.items - skipped} {args.command} to {args.output}\n")
+    return EXIT_OK
+
+
+def _table(items: Sequence[Task | Meeting]) -> str:
+    tasks = sorted((item for item in items if isinstance(item, Task)), key=_task_sort_key)
+    if tasks or not items:
+        rows = [_task_row(task) for task in tasks]
+        return render_table(rows, ["DUE", "ID", "TASK", "RESPONSIBLE", "STATE"])
+    meetings = [item for item in items if isinstance(item, Meeting)]
+    meetings.sort(key=lambda m: (m.start_time or datetime.max.replace(tzinfo=UTC), m.id))
+    return render_table(
+        [_meeting_row(meeting) for meeting in meetings],
+        ["START", "MINUTES", "TYPE", "TASK", "JOIN", "ID"],
+    )
+
+
+# ---- the parser ------------------------------------------------------------------------
+
+
+def _filters(text: str) -> CalendarFilter:
+    try:
+        return CalendarFilter.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _page_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_ITEM_COUNT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_ITEM_COUNT}")
+    return value
+
+
+def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
+    group = parser.add_argument_group("server and credentials (environment variables preferred)")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=shared_default(None, nested=nested),
+        help=f"the API root (env PYRUS_BASE_URL; default {CLOUD_API_URL})",
+    )
+    group.add_argument(
+        "--login",
+        default=shared_default(None, nested=nested),
+        help="the bot's or user's login (env PYRUS_LOGIN)",
+    )
+    group.add_argument(
+        "--security-key",
+        default=shared_default(None, nested=nested),
+        help="prefer the PYRUS_SECURITY_KEY environment variable: a flag shows in the process list",
+    )
+    group.add_argument(
+        "--token",
+        default=shared_default(None, nested=nested),
+        help="a token you already have; prefer the PYRUS_TOKEN environment variable",
+    )
+    group.add_argument(
+        "--person-id",
+        type=int,
+        default=shared_default(None, nested=nested),
+        help="act as this person (Pyrus' person_id)",
+    )
+    add_common_options(parser, nested=nested)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pyrus-calendar`` argument parser."""
+    when_help = "ISO date or datetime, or today, tomorrow, +7d, -2d, +3h"
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="Pyrus calendar tasks and meetings from the command line. Every page "
+        "of a long listing is followed to the end.",
+        epilog="Example: PYRUS_LOGIN=bot@x.ru PYRUS_SECURITY_KEY=... pyrus-calendar tasks "
+        "--from today --to +7d --filter due,due_date.  Try it without an account: "
+        "pyrus-calendar --demo tasks",
+    )
+    _add_options(parser, nested=False)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, about in (
+        ("tasks", "tasks in a time range, selected by --filter"),
+        ("meetings", "meetings that start in a time range"),
+    ):
+        command = commands.add_parser(name, help=about, description=about)
+        _add_options(command, nested=True)
+        command.add_argument(
+            "--from", dest="start", type=parse_when, default="today", help=f"{when_help} (today)"
+        )
+        command.add_argument("--to", type=parse_when, default="+7d", help=f"{when_help} (+7d)")
+        command.add_argument(
+            "--filter",
+            type=_filters,
+            default=CalendarFilter.DEFAULT,
+            metavar="NAMES",
+            help="comma-separated: due, due_date, due_for_current_step, reminded, default "
+            "(due,due_date,due_for_current_step), all",
+        )
+        command.add_argument(
+            "--all-accessed",
+            action="store_true",
+            help="every task you can see, not only those you take part in",
+        )
+        command.add_argument(
+            "--page-size",
+            type=_page_size,
+            default=MAX_ITEM_COUNT,
+            metavar="N",
+            help=f"tasks per request, 1..{MAX_ITEM_COUNT} (default {MAX_ITEM_COUNT})",
+        )
+    return parser

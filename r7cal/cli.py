@@ -1,0 +1,372 @@
+"""The ``r7cal`` command: R7 calendars and events from a shell (also ``python -m r7cal``).
+
+Credentials come from flags or, better for secrets, the environment: ``R7_BASE_URL``,
+``R7_LOGIN``, ``R7_PASSWORD``, ``R7_TOKEN``. ``--demo`` runs against an embedded fake server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TextIO
+
+from calendar_transport import RetryPolicy
+from calendar_transport.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Progress,
+    add_common_options,
+    check_output_support,
+    env_default,
+    format_when,
+    output_mode,
+    parse_when,
+    render_table,
+    run_command,
+    shared_default,
+    track,
+    write_json_lines,
+    write_output,
+)
+from calendar_transport.ical import build_calendar_async
+
+from .client import R7Client
+from .demo_data import DEMO_LOGIN, DEMO_USERS, demo_server, seed
+from .models import AccessLevel, Calendar, Event
+
+__all__ = ["build_parser", "main"]
+
+PROGRAM = "r7cal"
+
+Handler = Callable[[R7Client, argparse.Namespace, TextIO, TextIO], Awaitable[int]]
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line ``argv``; returns the exit code (0 on success)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    return run_command(lambda: execute(args, out, err), program=PROGRAM, stderr=err)
+
+
+async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run parsed arguments: connect (or start the demo server), then the subcommand."""
+    handler: Handler = args.handler
+    if output_mode(args) == "ics" and not getattr(args, "listing", False):
+        raise ValueError("--ics works with 'events list' only")
+    check_output_support(args)
+    async with contextlib.AsyncExitStack() as stack:
+        credentials: tuple[str, str | None, str | None, str | None]
+        if args.demo:
+            server = await stack.enter_async_context(demo_server())
+            await seed(server)
+            credentials = (server.url, DEMO_LOGIN, DEMO_USERS[DEMO_LOGIN], None)
+            err.write(f"{PROGRAM}: demo: a fake R7 server with sample data, as {DEMO_LOGIN!r}\n")
+        else:
+            credentials = _credentials(args)
+        base_url, login, password, token = credentials
+        client = R7Client(
+            base_url,
+            login=login,
+            password=password,
+            token=token,
+            retry=RetryPolicy(attempts=max(args.retries, 0) + 1),
+            timeout=args.timeout,
+            allow_insecure=args.allow_insecure,
+        )
+        r7 = await stack.enter_async_context(client)
+        return await handler(r7, args, out, err)
+
+
+def _credentials(args: argparse.Namespace) -> tuple[str, str | None, str | None, str | None]:
+    base_url = args.base_url or env_default("R7_BASE_URL")
+    login = args.login or env_default("R7_LOGIN")
+    password = args.password or env_default("R7_PASSWORD")
+    token = args.token or env_default("R7_TOKEN")
+    if not base_url:
+        raise ValueError("no server: set R7_BASE_URL or pass --base-url (or try --demo)")
+    if token is None and (login is None or password is None):
+        raise ValueError(
+            "no credentials: set R7_LOGIN and R7_PASSWORD (or R7_TOKEN) in the environment"
+        )
+    return base_url, login, password, token
+
+
+# ---- calendars -------------------------------------------------------------------------
+
+
+def _access(calendar: Calendar, user_id: int | None) -> str:
+    if user_id is not None and calendar.owner_id == user_id:
+        return "owner"
+    return calendar.access_type.name.lower() if calendar.access_type is not None else ""
+
+
+def _calendar_rows(calendars: Sequence[Calendar], user_id: int | None) -> list[list[str]]:
+    return [
+        [str(c.id), c.name or "", _access(c, user_id), str(c.owner_id or ""), c.color or ""]
+        for c in calendars
+    ]
+
+
+_CALENDAR_HEADERS = ["ID", "NAME", "ACCESS", "OWNER", "COLOR"]
+
+
+def _show_calendars(
+    calendars: Sequence[Calendar], r7: R7Client, args: argparse.Namespace, out: TextIO
+) -> None:
+    if output_mode(args) == "json":
+        write_output(_json_lines(calendars), args.output, out)
+        return
+    user_id = r7.user.id if r7.user is not None else None
+    table = render_table(_calendar_rows(calendars, user_id), _CALENDAR_HEADERS)
+    write_output(table + "\n", args.output, out)
+
+
+async def _calendars_list(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    _show_calendars(await r7.calendars.list(), r7, args, out)
+    return EXIT_OK
+
+
+async def _calendars_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    created = await r7.calendars.create(
+        name=args.name, short_name=args.short_name or args.name, color=args.color
+    )
+    _show_calendars([created], r7, args, out)
+    return EXIT_OK
+
+
+async def _calendars_delete(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    for calendar_id in args.ids:
+        await r7.calendars.delete(calendar_id)
+        out.write(f"deleted calendar {calendar_id}\n")
+    return EXIT_OK
+
+
+async def _calendars_clear(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    for calendar_id in args.ids:
+        await r7.calendars.clear(calendar_id)
+        out.write(f"cleared calendar {calendar_id}\n")
+    return EXIT_OK
+
+
+async def _calendars_share(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    result = await r7.calendars.share(args.ids, args.users, AccessLevel.parse(args.access))
+    if output_mode(args) == "json":
+        write_output(_json_lines([result]), args.output, out)
+        return EXIT_OK
+    level = AccessLevel.parse(args.access).name
+    calendars = ", ".join(str(i) for i in result.ids or args.ids)
+    users = ", ".join(str(i) for i in result.user_ids or args.users)
+    out.write(f"shared calendar {calendars} with user {users}: {level}\n")
+    return EXIT_OK
+
+
+# ---- events ----------------------------------------------------------------------------
+
+
+def _when(event: Event, value: datetime | None, *, end: bool = False) -> str:
+    if value is None:
+        return ""
+    if event.is_all_day:
+        day = value.astimezone(UTC)
+        # An all-day event ends at the next midnight; a person reads the last day it covers.
+        if end and day.time() == time() and day > (event.start_date or day):
+            day -= timedelta(days=1)
+        return day.date().isoformat()
+    return format_when(value)
+
+
+_EVENT_HEADERS = ["START", "END", "NAME", "CALENDAR", "ID"]
+
+
+async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.to < args.start:
+        raise ValueError("--to must not be before --from")
+    calendars = await r7.calendars.list()  # logs in, and names the calendars in the table
+    names = {c.id: c.name or str(c.id) for c in calendars}
+    ids = args.calendars or [c.id for c in calendars]
+    baseline = r7.transport.attempts
+    progress = Progress(err)
+    events = track(
+        r7.events.iterate(ids, args.start, args.to),
+        progress,
+        lambda: r7.transport.attempts - baseline,
+    )
+    mode = output_mode(args)
+    async with contextlib.aclosing(events):
+        if mode == "ics":
+            data = await build_calendar_async(events, name="R7 events")
+            write_output(data, args.output, out)
+        elif mode == "json" and args.output is None:
+            # JSON lines reach a pipe as they arrive, not after the whole listing.
+            async for event in events:
+                write_json_lines([event], out)
+                out.flush()
+        elif mode == "json":
+            write_output(_json_lines([event async for event in events]), args.output, out)
+        else:
+            rows = [
+                [
+                    _when(e, e.start_date),
+                    _when(e, e.end_date, end=True),
+                    e.name or "",
+                    names.get(e.calendar_id or 0, str(e.calendar_id or "")),
+                    str(e.id),
+                ]
+                async for e in events
+            ]
+            table = render_table(rows, _EVENT_HEADERS)
+            write_output(table + "\n", args.output, out)
+    if args.output is not None:
+        err.write(f"{PROGRAM}: wrote {progress.items} events to {args.output}\n")
+    return EXIT_OK
+
+
+async def _events_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    start: datetime | date = args.start
+    end: datetime | date | None = args.end
+    if args.all_day:
+        start = args.start.date()
+        end = args.end.date() if args.end is not None else None
+    elif end is None:
+        raise ValueError("--end is required unless --all-day")
+    event = await r7.events.create(
+        start, end, name=args.name, calendar_id=args.calendar, all_day=args.all_day
+    )
+    if output_mode(args) == "json":
+        write_output(_json_lines([event]), args.output, out)
+        return EXIT_OK
+    row = [
+        _when(event, event.start_date),
+        _when(event, event.end_date, end=True),
+        event.name or "",
+        str(event.calendar_id or ""),
+        str(event.id),
+    ]
+    write_output(render_table([row], _EVENT_HEADERS) + "\n", args.output, out)
+    return EXIT_OK
+
+
+async def _events_delete(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
+    for event_id in args.ids:
+        await r7.events.delete(event_id)
+        out.write(f"deleted event {event_id}\n")
+    return EXIT_OK
+
+
+def _json_lines(items: Sequence[object]) -> str:
+    buffer = io.StringIO()
+    write_json_lines(items, buffer)
+    return buffer.getvalue()
+
+
+# ---- the parser ------------------------------------------------------------------------
+
+
+def _add_connection(parser: argparse.ArgumentParser, *, nested: bool) -> None:
+    group = parser.add_argument_group("server and credentials (environment variables preferred)")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=shared_default(None, nested=nested),
+        help="the R7 server, e.g. https://r7.example.ru (env R7_BASE_URL)",
+    )
+    group.add_argument(
+        "--login", default=shared_default(None, nested=nested), help="user login (env R7_LOGIN)"
+    )
+    group.add_argument(
+        "--password",
+        default=shared_default(None, nested=nested),
+        help="prefer the R7_PASSWORD environment variable: a flag shows in the process list",
+    )
+    group.add_argument(
+        "--token",
+        default=shared_default(None, nested=nested),
+        help="a token you already have; prefer the R7_TOKEN environment variable",
+    )
+    add_common_options(parser, nested=nested)
+
+
+def _leaf(
+    group: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    handler: Handler,
+) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    _add_connection(parser, nested=True)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``r7cal`` argument parser."""
+    when_help = "ISO date or datetime, or today, tomorrow, +7d, -2d, +3h"
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="R7-Office calendars and events from the command line.",
+        epilog="Example: R7_BASE_URL=https://r7.example.ru R7_LOGIN=me R7_PASSWORD=... "
+        "r7cal events list --from today --to +7d.  Try it without an account: "
+        "r7cal --demo events list",
+    )
+    _add_connection(parser, nested=False)
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{calendars,events}")
+
+    calendars = groups.add_parser("calendars", help="list, create, delete, clear, share")
+    cal_actions = calendars.add_subparsers(dest="action", required=True)
+    _leaf(cal_actions, "list", "the calendars you own and those shared with you", _calendars_list)
+    create = _leaf(cal_actions, "create", "create a calendar", _calendars_create)
+    create.add_argument("name", help="the calendar's name")
+    create.add_argument("--short-name", help="a short name (default: the name)")
+    create.add_argument("--color", help="#RGB or #RRGGBB")
+    delete = _leaf(cal_actions, "delete", "delete calendars and their events", _calendars_delete)
+    delete.add_argument("ids", metavar="ID", type=int, nargs="+")
+    clear = _leaf(cal_actions, "clear", "delete every event of calendars", _calendars_clear)
+    clear.add_argument("ids", metavar="ID", type=int, nargs="+")
+    share = _leaf(cal_actions, "share", "share calendars with users", _calendars_share)
+    share.add_argument("ids", metavar="ID", type=int, nargs="+", help="calendar ids")
+    share.add_argument(
+        "--user", dest="users", type=int, action="append", required=True, help="a user id"
+    )
+    share.add_argument(
+        "--access", type=str.upper, choices=["READ", "WRITE", "FULL"], default="READ"
+    )
+
+    events = groups.add_parser("events", help="list, create, delete")
+    ev_actions = events.add_subparsers(dest="action", required=True)
+    listing = _leaf(ev_actions, "list", "events in a time range", _events_list)
+    listing.set_defaults(listing=True)
+    listing.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=int,
+        action="append",
+        metavar="ID",
+        help="a calendar id (repeatable; default: every calendar you see)",
+    )
+    listing.add_argument(
+        "--from", dest="start", type=parse_when, default="today", help=f"{when_help} (today)"
+    )
+    listing.add_argument("--to", type=parse_when, default="+7d", help=f"{when_help} (+7d)")
+    new = _leaf(ev_actions, "create", "create an event", _events_create)
+    new.add_argument("name", help="the event's name")
+    new.add_argument("--start", type=parse_when, required=True, help=when_help)
+    new.add_argument("--end", type=parse_when, help=f"{when_help} (required unless --all-day)")
+    new.add_argument("--calendar", type=int, metavar="ID", help="default: your main calendar")
+    new.add_argument("--all-day", action="store_true", help="an all-day event (dates only)")
+    remove = _leaf(ev_actions, "delete", "delete events you created", _events_delete)
+    remove.add_argument("ids", metavar="ID", type=int, nargs="+")
+    return parser

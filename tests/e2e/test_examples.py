@@ -1,0 +1,230 @@
+"""The programs in ``examples/``, run against the fakes as a newcomer would run them."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import icalendar
+import pytest
+
+from examples import demo, due_soon_service, today_bot
+from pyrus_calendar import FakePyrusServer, Meeting, MeetingJoinParameters, PyrusClient, Task
+from pyrus_calendar import demo_data as pyrus_demo
+from r7cal import FakeR7Server, RetryPolicy
+from r7cal import demo_data as r7_demo
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+# ---- make demo -----------------------------------------------------------------------------
+
+
+async def test_demo_runs_both_backends_and_writes_one_ics(tmp_path: Path) -> None:
+    out = io.StringIO()
+    path = tmp_path / "nested" / "week.ics"
+    result = await demo.run_demo(path, out)
+    text = out.getvalue()
+    names = {event.name for event in result.r7_events}
+    assert {"Launch rehearsal", "Press briefing", "Launch day", "Check the slides"} <= names
+    assert "shared it with Bob" in text
+    assert "logged in as" in text
+    assert result.pyrus_tasks == pyrus_demo.TASKS  # every task of the month, each once
+    assert result.pyrus_requests >= 4  # the month did not fit in one answer
+    exported = len(result.r7_events) + len(result.week_tasks) + len(result.week_meetings)
+    assert f"wrote {exported} events of the week to {path}" in text
+    calendar = icalendar.Calendar.from_ical(path.read_bytes())
+    uids = [str(event["uid"]) for event in calendar.walk("VEVENT")]
+    assert len(uids) == len(set(uids)) == exported
+
+
+def test_demo_main_prints_the_path_and_the_next_steps(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert demo.main(["--output", str(tmp_path / "x.ics")], out=out) == 0
+    assert str(tmp_path / "x.ics") in out.getvalue()
+    assert "python -m r7cal --demo" in out.getvalue()
+
+
+# ---- the bot command -----------------------------------------------------------------------
+
+WEDNESDAY = date(2026, 11, 18)
+NOW = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class BotWorld:
+    service: today_bot.TodayService
+    session: aiohttp.ClientSession
+    r7_server: FakeR7Server
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[BotWorld]:
+    """The /today service on one shared session, against both fakes with sample data."""
+    async with (
+        r7_demo.demo_server() as r7_server,
+        pyrus_demo.demo_server() as pyrus_server,
+        aiohttp.ClientSession() as session,
+    ):
+        await r7_demo.seed(r7_server, today=WEDNESDAY, zone=UTC)
+        pyrus_demo.seed(pyrus_server, now=NOW)
+        pyrus_server.add_meeting(
+            Meeting(
+                id=9001,
+                type="Zoom",
+                start_time=NOW + timedelta(hours=3),
+                duration=30,
+                join_parameters=MeetingJoinParameters(url="https://meet.example.com/j/9001"),
+            )
+        )
+        settings = today_bot.Settings(
+            r7_base_url=r7_server.url,
+            pyrus_base_url=pyrus_server.api_url,
+            pyrus_login=pyrus_server.DEFAULT_LOGIN,
+            pyrus_security_key=pyrus_server.DEFAULT_SECURITY_KEY,
+            retry=NO_RETRY,
+        )
+        accounts = {42: today_bot.Account("alice", r7_demo.DEMO_USERS["alice"])}
+        service = today_bot.TodayService(settings, accounts, session, clock=lambda: NOW)
+        try:
+            yield BotWorld(service, session, r7_server)
+        finally:
+            await service.aclose()
+
+
+async def test_today_answers_from_both_backends(world: BotWorld) -> None:
+    service, session = world.service, world.session
+    answer = await service.today_for(42)
+    lines = answer.splitlines()
+    assert lines[0] == "Today, Wed 18 Nov:"
+    assert "  09:30-09:45  Daily standup (Team)" in lines
+    assert "  10:00-10:30  Release train (Releases)" in lines  # dave's, shared with alice
+    assert "  all day  On call: Bob (On-call)" in lines
+    assert "Pyrus:" in lines
+    assert "  11:00  Zoom meeting, 30 min: https://meet.example.com/j/9001" in lines
+    assert any(line.startswith("  08:15  #10001 ") for line in lines)  # due in 15 minutes
+    # Asked again: the same answer, on the same clients and the same (still open) session.
+    assert await service.today_for(42) == answer
+    await service.aclose()
+    assert not session.closed
+
+
+async def test_unknown_user_is_told_to_link_accounts(world: BotWorld) -> None:
+    assert "link your accounts" in await world.service.today_for(7)
+
+
+async def test_one_backend_down_still_answers_from_the_other(world: BotWorld) -> None:
+    world.r7_server.faults.fail_next(5, 503)
+    answer = await world.service.today_for(42)
+    assert "R7: unavailable right now (request failed)" in answer
+    assert "Zoom meeting" in answer
+
+
+def test_the_bot_example_runs_without_aiogram(capsys: pytest.CaptureFixture[str]) -> None:
+    assert today_bot.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("/today\nToday, ")
+    assert "Pyrus" in out
+
+
+# ---- the service loop ----------------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock the test moves; ``sleep`` advances it instead of waiting."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def pyrus_server() -> AsyncIterator[FakePyrusServer]:
+    async with FakePyrusServer(order="shuffled", seed=2) as server:
+        yield server
+
+
+def _client(server: FakePyrusServer) -> PyrusClient:
+    return PyrusClient(
+        base_url=server.api_url,
+        login=server.DEFAULT_LOGIN,
+        security_key=server.DEFAULT_SECURITY_KEY,
+        retry=NO_RETRY,
+    )
+
+
+async def test_service_reports_each_task_once_as_it_comes_within_the_hour(
+    pyrus_server: FakePyrusServer,
+) -> None:
+    clock = FakeClock(NOW)
+    for task_id, minutes in ((1, 20), (2, 50), (3, 80), (4, 200)):
+        pyrus_server.add_task(
+            Task(id=task_id, subject=f"T{task_id}", due=NOW + timedelta(minutes=minutes))
+        )
+    pyrus_server.add_task(
+        Task(id=5, subject="done", due=NOW + timedelta(minutes=5), is_closed=True)
+    )
+    reported: list[tuple[datetime, int]] = []
+
+    async def report(task: Task) -> None:
+        reported.append((clock.now, task.id))
+
+    async with _client(pyrus_server) as pyrus:
+        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
+        await due_soon_service.run(watcher, interval=1800, iterations=4, sleep=clock.sleep)
+
+    assert reported == [(NOW, 1), (NOW, 2), (NOW + timedelta(minutes=30), 3)]
+    assert clock.sleeps == [1800, 1800, 1800]  # no sleep after the last poll
+
+
+async def test_service_reports_a_moved_deadline_again(pyrus_server: FakePyrusServer) -> None:
+    clock = FakeClock(NOW)
+    pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=30)))
+    reported: list[int] = []
+
+    async def report(task: Task) -> None:
+        reported.append(task.id)
+
+    async with _client(pyrus_server) as pyrus:
+        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
+        await watcher.poll()
+        await watcher.poll()
+        pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=40)))
+        await watcher.poll()
+    assert reported == [1, 1]
+
+
+async def test_service_keeps_going_after_a_failed_poll(
+    pyrus_server: FakePyrusServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(NOW)
+    pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=30)))
+    reported: list[int] = []
+
+    async def report(task: Task) -> None:
+        reported.append(task.id)
+
+    async with _client(pyrus_server) as pyrus:
+        await pyrus.login()
+        pyrus_server.faults.fail_next(1, 503, path="/v4/calendar")
+        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
+        await due_soon_service.run(watcher, interval=60, iterations=2, sleep=clock.sleep)
+    assert reported == [1]  # found by the second poll
+    assert "poll failed" in caplog.text
+
+
+def test_the_service_example_runs_against_the_fake(capsys: pytest.CaptureFixture[str]) -> None:
+    assert due_soon_service.main(["--interval", "0", "--iterations", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # the demo's three tasks due within the hour, reported once
+    assert all(line.startswith("due at ") for line in lines)
