@@ -120,14 +120,20 @@ class TokenAuth(abc.ABC):
         this caller waited (or its 401 carried an old token), the newer token is returned and
         no login happens.
         """
+        token, _ = await self.refresh_token(transport, stale=stale)
+        return token
+
+    async def refresh_token(self, transport: Transport, *, stale: str | None) -> tuple[str, bool]:
+        """:meth:`refresh`, also saying whether this caller made the login (``True``) or
+        got the token of another caller's login (``False``)."""
         async with self._get_lock():
             current = self._token
             if current is not None and current.value != stale and self._usable(current):
-                return current.value
+                return current.value, False
             issued = await self.login(transport)
             self.logins += 1
             self._token = issued
-            return issued.value
+            return issued.value, True
 
     def set_token(self, issued: IssuedToken) -> None:
         """Install a token obtained elsewhere (an explicit ``login()`` by the caller)."""

@@ -6,6 +6,8 @@ the raw response text, truncated, so a caller can log it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 BODY_LIMIT = 2000
 
 
@@ -51,6 +53,7 @@ class APIError(CalendarError):
         message: str | None = None,
         body: str = "",
         retry_after: float | None = None,
+        attempt: int = 1,
     ) -> None:
         self.status = status
         self.method = method
@@ -60,6 +63,8 @@ class APIError(CalendarError):
         self.body = truncate(body)
         #: seconds the server asked to wait (Retry-After / X-RateLimit-Reset), when it said
         self.retry_after = retry_after
+        #: which attempt of the call got this answer (1 = the first; later ones are retries)
+        self.attempt = attempt
         detail = " ".join(part for part in (code, message) if part) or self.body[:200] or "no body"
         super().__init__(f"{method} {url} -> HTTP {status}: {detail}")
 
@@ -86,6 +91,24 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """HTTP 5xx: the server (or a gateway in front of it) failed."""
+
+
+class ErrorEnvelopeError(APIError):
+    """A 2xx answer whose body is the backend's error envelope instead of the data
+    (Pyrus ``{"error_code": ..., "error": ...}``, R7 ``{"ErrorMessage": ...}``).
+
+    ``status`` is the HTTP status (e.g. 200); ``code`` and ``message`` come from the envelope.
+    An envelope that names an error status itself (R7's ``StatusCode``) raises the class of
+    that status instead, e.g. :class:`AuthenticationError` for 401.
+    """
+
+
+class ErrorEnvelope(NamedTuple):
+    """What a backend found in a 2xx body that is really an error report."""
+
+    status: int | None  # the error status the envelope names, if any
+    code: str | None
+    message: str | None
 
 
 class DecodeError(CalendarError):

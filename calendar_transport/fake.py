@@ -1,6 +1,6 @@
 """Shared pieces of the fake servers: an aiohttp.web app on a loopback port, a request log,
 and fault injection (error statuses, 429 with Retry-After, latency, dropped connections,
-truncated bodies).
+truncated bodies, token revocation).
 
 The backend fakes (``r7cal.FakeR7Server``, ``pyrus_calendar.FakePyrusServer``) subclass
 :class:`FakeServer` and add their routes in :meth:`FakeServer.setup_routes`.
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -20,7 +21,7 @@ import msgspec
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-FaultKind = Literal["status", "drop", "truncate"]
+FaultKind = Literal["status", "drop", "truncate", "revoke"]
 
 
 def json_response(
@@ -60,6 +61,7 @@ class _Rule:
     content_type: str = "application/json"
     retry_after: str | None = None
     path: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     def matches(self, request: web.Request) -> bool:
         return self.path is None or request.path.startswith(self.path)
@@ -100,11 +102,15 @@ class FaultInjector:
         content_type: str = "application/json",
         retry_after: float | str | None = None,
         path: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Answer the next ``count`` requests with ``status`` (and Retry-After when given)."""
-        self._rules.append(
-            _rule("status", count, 1.0, status, body, content_type, retry_after, path)
-        )
+        """Answer the next ``count`` requests with ``status`` (and Retry-After when given).
+
+        ``headers``: more headers for the answer, e.g. a ``Location`` for a 3xx.
+        """
+        rule = _rule("status", count, 1.0, status, body, content_type, retry_after, path)
+        rule.headers.update(headers or {})
+        self._rules.append(rule)
 
     def fail_fraction(
         self,
@@ -148,6 +154,15 @@ class FaultInjector:
     def truncate_fraction(self, rate: float, *, path: str | None = None) -> None:
         """Truncate a ``rate`` share of answers."""
         self._rules.append(_rule("truncate", None, rate, 0, b"", "", None, path))
+
+    def revoke_next(self, count: int = 1, *, path: str | None = None) -> None:
+        """Revoke every token just before the next ``count`` requests are handled, so they
+        (and every other request in flight with the same token) get a 401."""
+        self._rules.append(_rule("revoke", count, 1.0, 0, b"", "", None, path))
+
+    def revoke_fraction(self, rate: float, *, path: str | None = None) -> None:
+        """Revoke every token before a ``rate`` share of requests is handled."""
+        self._rules.append(_rule("revoke", None, rate, 0, b"", "", None, path))
 
     def add_latency(
         self,
@@ -227,10 +242,16 @@ class FakeServer:
 
     ``latency`` adds a fixed delay to every answer (a WAN round trip); ``faults`` injects
     failures; ``requests`` records what arrived (``record_requests=False`` for benchmarks).
+    ``ssl_context``: serve https with this context (e.g. to test certificate checks).
     """
 
     def __init__(
-        self, *, seed: int | None = None, latency: float = 0.0, record_requests: bool = True
+        self,
+        *,
+        seed: int | None = None,
+        latency: float = 0.0,
+        record_requests: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.faults = FaultInjector(seed=seed)
         self.latency = latency
@@ -240,22 +261,36 @@ class FakeServer:
         self.setup_routes(self.app)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._ssl_context = ssl_context
 
     def setup_routes(self, app: web.Application) -> None:
         """Add the backend's routes; subclasses override this."""
 
+    def revoke_tokens(self, login: str | None = None) -> object:
+        """Make every token (of ``login``) unusable; backends with tokens override this.
+        The ``revoke`` fault calls it."""
+        raise NotImplementedError(f"{type(self).__name__} has no tokens to revoke")
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections the server holds open right now (0 once every client closed)."""
+        if self._runner is None or self._runner.server is None:
+            return 0
+        return len(self._runner.server.connections)
+
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``, once started."""
+        """``http://127.0.0.1:<port>`` (``https`` with an ``ssl_context``), once started."""
         if self._port is None:
             raise RuntimeError("the fake server is not started; use 'async with' or start()")
-        return f"http://127.0.0.1:{self._port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._port}"
 
     async def start(self) -> str:
         """Listen on an ephemeral loopback port; returns :attr:`url`."""
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self._ssl_context)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
@@ -302,16 +337,24 @@ class FakeServer:
             await asyncio.sleep(delay)
         rule = self.faults.pick(request)
         if rule is not None and rule.kind == "status":
-            headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else None
+            headers = dict(rule.headers)
+            if rule.retry_after is not None:
+                headers["Retry-After"] = rule.retry_after
             return web.Response(
                 status=rule.status, body=rule.body, content_type=rule.content_type, headers=headers
             )
         if rule is not None and rule.kind == "drop":
             _close(request)
             raise asyncio.CancelledError  # aiohttp ends the handler quietly; nothing is written
-        response = await handler(request)
-        if rule is not None and rule.kind == "truncate" and isinstance(response, web.Response):
-            return await _truncated(request, response)
+        if rule is not None and rule.kind == "revoke":
+            self.revoke_tokens()
+        try:
+            response = await handler(request)
+            if rule is not None and rule.kind == "truncate" and isinstance(response, web.Response):
+                return await _truncated(request, response)
+        except ConnectionResetError:
+            # The client went away (it timed out during a latency spike): nobody to answer.
+            raise asyncio.CancelledError from None
         return response
 
 

@@ -6,6 +6,7 @@ Backends call :meth:`Transport.request` and never touch aiohttp themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import platform
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
+from tenacity import AsyncRetrying
 
 from . import __version__
 from .auth import TokenAuth
@@ -25,6 +27,8 @@ from .errors import (
     APIError,
     AuthenticationError,
     DecodeError,
+    ErrorEnvelope,
+    ErrorEnvelopeError,
     RequestTimeoutError,
     ResponseTooLargeError,
     TransportError,
@@ -45,28 +49,39 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 
 ParamValue = str | int | float | bool
 DecHook = Callable[[type, Any], Any]
+#: looks at a 2xx body and says whether it is really the backend's error envelope
+EnvelopeCheck = Callable[[bytes], ErrorEnvelope | None]
 
 # Errors raised before any byte of the request was written: always safe to send again.
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
 if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10 splits connect timeouts out
     _NOT_SENT_ERRORS += (aiohttp.ConnectionTimeoutError,)
 
+# 401-replays one attempt may make; only the tokens of other calls' logins are tried more
+# than once (see _authenticated).
+_MAX_REPLAYS: Final = 3
+# Entering asyncio.timeout(None) costs a few microseconds and can never fire.
+_NO_DEADLINE: Final = contextlib.nullcontext()
+
 _ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
 _ERROR_MESSAGE_KEYS = ("error", "ErrorMessage", "Message", "message", "error_description")
 
 
-def validate_base_url(url: str, *, allow_insecure: bool = False) -> str:
-    """Check that ``url`` is an absolute http(s) URL; plain http only to loopback by default."""
+def validate_base_url(url: str, *, allow_insecure: bool = False, name: str = "base_url") -> str:
+    """Check that ``url`` is an absolute http(s) URL; plain http only to loopback by default.
+
+    ``name`` is the argument the URL came from, for the error message.
+    """
     if not isinstance(url, str):
-        raise TypeError(f"base_url must be a str, not {type(url).__name__}")
+        raise TypeError(f"{name} must be a str, not {type(url).__name__}")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
+        raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
     if parts.username or parts.password:
-        raise ValueError("base_url must not carry credentials; pass login/password instead")
+        raise ValueError(f"{name} must not carry credentials; pass login/password instead")
     if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
         raise ValueError(
-            f"refusing plain http to {parts.hostname}: tokens would cross the network "
+            f"{name}: refusing plain http to {parts.hostname}: tokens would cross the network "
             "unencrypted; use https, or pass allow_insecure=True"
         )
     return url
@@ -117,6 +132,7 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         dec_hook: DecHook | None = None,
         before_attempt: Callable[[], Awaitable[object]] | None = None,
+        error_envelope: EnvelopeCheck | None = None,
         owner: str = "Transport",
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -146,6 +162,8 @@ class Transport:
         self._dec_hook = dec_hook
         # awaited before every HTTP attempt (logins and retries included): a rate limiter
         self._before_attempt = before_attempt
+        # a 2xx body that is the backend's error report raises instead of being decoded
+        self._error_envelope = error_envelope
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._owner = owner
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -260,7 +278,7 @@ class Transport:
         """
         method = method.upper()
         if path.startswith(("http://", "https://")):
-            validate_base_url(path, allow_insecure=self.allow_insecure)
+            validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
         query = _encode_params(params)
         body = msgspec.json.encode(json) if json is not None else None
         retrying = build_retrying(
@@ -270,13 +288,21 @@ class Transport:
         if task is not None:
             self._inflight.add(task)
         try:
-            async with asyncio.timeout(self.deadline):
-                async for attempt in retrying:
-                    with attempt:
-                        number = attempt.retry_state.attempt_number
-                        status, data = await self._authenticated(
-                            method, path, query, body, number, authenticate
-                        )
+            async with asyncio.timeout(self.deadline) if self.deadline else _NO_DEADLINE:
+                # The first attempt runs before the tenacity loop is entered: iterating
+                # AsyncRetrying costs tens of microseconds per call (it re-wraps its actions
+                # on every step), a third of a small GET on loopback. A failed first attempt
+                # is handed to this call's retrying as its attempt 1, so what is retried,
+                # the waits, the log lines and the attempt numbers are the same as when
+                # the loop runs every attempt.
+                try:
+                    status, data = await self._authenticated(
+                        method, path, query, body, 1, authenticate
+                    )
+                except Exception as first:
+                    status, data = await self._retry(
+                        retrying, first, method, path, query, body, authenticate
+                    )
         except TimeoutError as error:
             raise RequestTimeoutError(
                 f"no answer within the deadline of {self.deadline}s",
@@ -297,7 +323,27 @@ class Transport:
         finally:
             if task is not None:
                 self._inflight.discard(task)
-        return self._decode(data, response_type, status, method, self.url_for(path))
+        return self._decode(data, response_type, status, method, path)
+
+    async def _retry(
+        self,
+        retrying: AsyncRetrying,
+        first: Exception,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        authenticate: bool,
+    ) -> tuple[int, bytes]:
+        failed: Exception | None = first
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if failed is not None:
+                    error, failed = failed, None
+                    raise error  # attempt 1, already made: tenacity decides what follows
+                return await self._authenticated(method, path, query, body, number, authenticate)
+        raise AssertionError("unreachable: tenacity stops by raising (reraise=True)")
 
     def url_for(self, path: str) -> str:
         """``path`` joined to the base URL (an absolute URL is kept as it is)."""
@@ -320,16 +366,22 @@ class Transport:
         token = await auth.current_token(self)
         # Joined after the login: a login may move the base URL (Pyrus' api_url).
         url = self.url_for(path)
-        try:
-            return await self._send(method, url, query, body, auth.authorization(token), attempt)
-        except AuthenticationError as error:
-            if not auth.can_login or auth.is_final(error):
-                raise
-            # A 401 means the server did not act on the request, so replaying it once with
-            # a fresh token is safe even for a create. A second 401 is final.
-            logger.info("%s %s: token refused, logging in again", method, _path(url))
-            token = await auth.refresh(self, stale=token)
-            url = self.url_for(path)
+        logged_in = False
+        for _ in range(_MAX_REPLAYS):
+            try:
+                return await self._send(
+                    method, url, query, body, auth.authorization(token), attempt
+                )
+            except AuthenticationError as error:
+                if logged_in or not auth.can_login or auth.is_final(error):
+                    raise
+                # A 401 means the server did not act on the request, so replaying it with a
+                # fresh token is safe even for a create. A call logs in again at most once:
+                # a 401 after its own login is final. One whose fresh token came from another
+                # call's login (and was revoked again) may still log in itself.
+                logger.info("%s %s: token refused, logging in again", method, _path(url))
+                token, logged_in = await auth.refresh_token(self, stale=token)
+                url = self.url_for(path)
         return await self._send(method, url, query, body, auth.authorization(token), attempt)
 
     async def _send(
@@ -387,7 +439,11 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
             )
         if status >= 300:
-            raise self._api_error(status, data, response_headers, method, url)
+            raise self._api_error(status, data, response_headers, method, url, attempt)
+        if self._error_envelope is not None and data:
+            envelope = self._error_envelope(data)
+            if envelope is not None:
+                raise self._envelope_error(status, envelope, data, method, url, attempt)
         return status, data
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
@@ -414,7 +470,13 @@ class Transport:
         )
 
     def _api_error(
-        self, status: int, data: bytes, headers: Mapping[str, str], method: str, url: str
+        self,
+        status: int,
+        data: bytes,
+        headers: Mapping[str, str],
+        method: str,
+        url: str,
+        attempt: int = 1,
     ) -> APIError:
         text = data.decode("utf-8", "replace")
         code, message = _error_fields(data)
@@ -428,9 +490,27 @@ class Transport:
             message=message,
             body=text,
             retry_after=retry_after_from_headers(headers),
+            attempt=attempt,
         )
 
-    def _decode(self, data: bytes, response_type: Any, status: int, method: str, url: str) -> Any:
+    def _envelope_error(
+        self, status: int, envelope: ErrorEnvelope, data: bytes, method: str, url: str, attempt: int
+    ) -> APIError:
+        # An envelope naming an error status is treated as that status (a 401 re-logs in, a
+        # 503 is retried); one that names none is its own error, never a DecodeError.
+        named = envelope.status if envelope.status is not None and envelope.status >= 400 else None
+        error_class = error_class_for_status(named) if named else ErrorEnvelopeError
+        return error_class(
+            status=named or status,
+            method=method,
+            url=url,
+            code=envelope.code,
+            message=f"{envelope.message or 'error envelope'} (in an HTTP {status} answer)",
+            body=data.decode("utf-8", "replace"),
+            attempt=attempt,
+        )
+
+    def _decode(self, data: bytes, response_type: Any, status: int, method: str, path: str) -> Any:
         if response_type is None:
             return None
         if response_type is bytes:
@@ -446,7 +526,7 @@ class Transport:
                 str(error) if data else "empty body",
                 status=status,
                 method=method,
-                url=url,
+                url=self.url_for(path),
                 body=data.decode("utf-8", "replace"),
             ) from error
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from calendar_transport import APIError, IssuedToken, Secret, TokenAuth
+from calendar_transport import APIError, DecodeError, IssuedToken, Secret, TokenAuth
+from calendar_transport.transport import validate_base_url
 
 from .models import AuthAnswer
 
@@ -67,16 +68,26 @@ class PyrusAuth(TokenAuth):
         if self.person_id is not None:
             body["person_id"] = self.person_id
         # Logging in again is harmless, so a 503 or a dropped connection may be retried.
-        answer = await transport.request(
-            "POST",
-            self.auth_url,
-            json=body,
-            response_type=AuthAnswer,
-            idempotent=True,
-            authenticate=False,
-        )
+        try:
+            answer = await transport.request(
+                "POST",
+                self.auth_url,
+                json=body,
+                response_type=AuthAnswer,
+                idempotent=True,
+                authenticate=False,
+            )
+        except DecodeError as error:
+            # A login answer that does not decode may still carry a live token.
+            error.body = "(withheld: a login answer may carry tokens)"
+            raise
         if answer.api_url and self.follow_api_url:
-            transport.base_url = answer.api_url
+            # The same rules as for base_url: plain http only to loopback unless allowed.
+            transport.base_url = validate_base_url(
+                answer.api_url,
+                allow_insecure=transport.allow_insecure,
+                name="api_url (from the login answer)",
+            )
         return IssuedToken(answer.access_token)
 
     def authorization(self, token: str) -> str:

@@ -8,14 +8,21 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
+import msgspec
 from aiolimiter import AsyncLimiter
 
 from calendar_transport import RetryPolicy, Secret, Transport
-from calendar_transport.checks import require_aware, require_range
-from calendar_transport.transport import DEFAULT_TIMEOUT, ParamValue, validate_base_url
+from calendar_transport.checks import require_aware, require_id, require_range
+from calendar_transport.errors import ErrorEnvelope
+from calendar_transport.transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    ParamValue,
+    validate_base_url,
+)
 
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
@@ -58,6 +65,8 @@ class PyrusClient:
     you own; ``retry``: a :class:`RetryPolicy`; ``timeout``: seconds per attempt.
     ``rate_limit``: an optional client-side budget (:class:`RateLimit`, e.g.
     :attr:`CLOUD_RATE_LIMIT`, or an ``aiolimiter.AsyncLimiter`` shared between clients).
+    ``max_response_bytes``: a larger answer raises :class:`ResponseTooLargeError`.
+    ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
 
     Use it as ``async with PyrusClient(...) as pyrus:`` or call :meth:`aclose`.
     """
@@ -80,6 +89,7 @@ class PyrusClient:
         deadline: float | None = None,
         rate_limit: RateLimit | AsyncLimiter | None = None,
         allow_insecure: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if login is not None and not isinstance(login, str):
             raise TypeError(f"login must be a str, not {type(login).__name__}")
@@ -91,18 +101,18 @@ class PyrusClient:
             raise ValueError("pass login= and security_key=, or token=")
         if token is not None and (not isinstance(token, str) or not token):
             raise TypeError("token must be a non-empty str")
-        if person_id is not None and (
-            isinstance(person_id, bool) or not isinstance(person_id, int)
-        ):
-            raise TypeError(f"person_id must be an int, not {type(person_id).__name__}")
+        if person_id is not None:
+            require_id(person_id, "person_id")
         if security_key is not None and not isinstance(security_key, Secret):
             if not isinstance(security_key, str) or not security_key:
                 raise TypeError("security_key must be a non-empty str")
             security_key = Secret(security_key)
+        if not isinstance(allow_insecure, bool):
+            raise TypeError(f"allow_insecure must be a bool, not {type(allow_insecure).__name__}")
         base_url = validate_base_url(base_url, allow_insecure=allow_insecure)
         if auth_url is None:
             auth_url = auth_url_for(base_url)
-        validate_base_url(auth_url, allow_insecure=allow_insecure)
+        validate_base_url(auth_url, allow_insecure=allow_insecure, name="auth_url")
         self.auth = PyrusAuth(
             auth_url=auth_url,
             login=login,
@@ -121,6 +131,8 @@ class PyrusClient:
             allow_insecure=allow_insecure,
             # Pyrus counts every request against the budget, retries and logins included.
             before_attempt=limiter.acquire if limiter is not None else None,
+            max_response_bytes=max_response_bytes,
+            error_envelope=error_envelope,
             owner="PyrusClient",
         )
         #: ``GET /calendar`` calls made (a retried call counts once; see :attr:`attempts`)
@@ -279,6 +291,32 @@ class PyrusClient:
         return page
 
 
+class _Envelope(msgspec.Struct):
+    # Any: the fields are only looked at, and a body of another shape must not fail here.
+    error_code: Any = None
+    error: Any = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+def error_envelope(data: bytes) -> ErrorEnvelope | None:
+    """A Pyrus error report in a 2xx answer: ``{"error_code": "...", "error": "..."}``.
+
+    Decoded as a calendar page it would be an empty page, so it must be caught first.
+    """
+    if b'"error_code"' not in data:
+        return None
+    try:
+        envelope = _envelope_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None  # not an object: the normal decoding reports it
+    if not envelope.error_code:
+        return None
+    message = envelope.error if isinstance(envelope.error, str) else None
+    return ErrorEnvelope(None, str(envelope.error_code), message)
+
+
 def _tasks(page: CalendarPage) -> list[Task]:
     return page.tasks
 
@@ -311,7 +349,10 @@ def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool)
     end = require_aware(end, "end")
     require_range(start, end, strict=True)
     _check_bool(meetings, "include_meetings")
-    mask = CalendarFilter.parse(filters)
+    try:
+        mask = CalendarFilter.parse(filters)
+    except ValueError as error:
+        raise ValueError(f"filters={filters!r:.60}: {error}") from None
     # The wire has whole seconds only: round outwards so the window asked for is covered.
     return Window(floor_second(start), ceil_second(end), mask, meetings)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ __all__ = ["FakePyrusServer", "Order"]
 Order = Literal["id", "insertion", "reverse", "due", "shuffled"]
 _ORDERS: tuple[str, ...] = ("id", "insertion", "reverse", "due", "shuffled")
 _TokenState = Literal["valid", "revoked", "expired"]
+# Plain ints: IntFlag arithmetic is slow, and matching runs for every stored task.
+_DUE = int(CalendarFilter.DUE)
+_DUE_DATE = int(CalendarFilter.DUE_DATE)
+_DUE_FOR_CURRENT_STEP = int(CalendarFilter.DUE_FOR_CURRENT_STEP)
+_REMINDED = int(CalendarFilter.REMINDED)
 
 _ERRORS: dict[str, str] = {
     "token_not_specified": "Authorization token is not specified.",
@@ -80,23 +86,21 @@ class _StoredTask:
     def matches(self, start: datetime, end: datetime, mask: int) -> bool:
         # Time-based bits: [start, end). DueDate: the calendar dates of start..end, both
         # included, since that filter ignores the time of day.
-        if mask & CalendarFilter.DUE and self.due is not None and start <= self.due < end:
+        if mask & _DUE and self.due is not None and start <= self.due < end:
             return True
         if (
-            mask & CalendarFilter.DUE_DATE
+            mask & _DUE_DATE
             and self.due_date is not None
             and start.date() <= self.due_date <= end.date()
         ):
             return True
         if (
-            mask & CalendarFilter.DUE_FOR_CURRENT_STEP
+            mask & _DUE_FOR_CURRENT_STEP
             and self.step_due is not None
             and start <= self.step_due < end
         ):
             return True
-        return bool(mask & CalendarFilter.REMINDED) and any(
-            start <= moment < end for moment in self.reminders
-        )
+        return bool(mask & _REMINDED) and any(start <= moment < end for moment in self.reminders)
 
 
 @dataclass(slots=True)
@@ -140,8 +144,11 @@ class FakePyrusServer(FakeServer):
         seed: int | None = None,
         latency: float = 0.0,
         record_requests: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(seed=seed, latency=latency, record_requests=record_requests)
+        super().__init__(
+            seed=seed, latency=latency, record_requests=record_requests, ssl_context=ssl_context
+        )
         self._users: dict[str, _User] = {}
         for login, key in (users or {self.DEFAULT_LOGIN: self.DEFAULT_SECURITY_KEY}).items():
             self.add_user(login, key)

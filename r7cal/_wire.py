@@ -1,15 +1,50 @@
-"""Small helpers both resources share: R7's date format, its ``true`` answers, its lists."""
+"""Small helpers both resources share: R7's date format, its ``true`` answers, its lists,
+and what an R7 error report in a 2xx answer looks like."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
 
-from calendar_transport import APIError, Transport
+from calendar_transport import APIError, NotFoundError, Transport
+from calendar_transport.errors import ErrorEnvelope
 
 T = TypeVar("T")
+
+logger = logging.getLogger("r7cal")
+
+
+class _Envelope(msgspec.Struct, rename="pascal"):
+    # Any: the fields are only looked at, and a body of another shape must not fail here.
+    status_code: Any = None
+    error_message: Any = None
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+def error_envelope(data: bytes) -> ErrorEnvelope | None:
+    """An R7 error report in a 2xx answer: ``{"ErrorMessage": "..."}`` (as a sibling R7 API
+    sends), or the login envelope with a ``StatusCode`` of 400 or more."""
+    if data[:64].lstrip()[:1] != b"{":  # a listing or `true`: nothing to look for
+        return None
+    if b'"ErrorMessage"' not in data and b'"StatusCode"' not in data:
+        return None
+    try:
+        envelope = _envelope_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None  # not an object: the normal decoding reports it
+    status = envelope.status_code
+    if isinstance(status, str) and status.strip().isdigit():
+        status = int(status)
+    named = status if isinstance(status, int) and not isinstance(status, bool) else None
+    message = envelope.error_message if isinstance(envelope.error_message, str) else None
+    if message or (named is not None and named >= 400):
+        return ErrorEnvelope(named, None, message or None)
+    return None
 
 
 def format_datetime(value: datetime) -> str:
@@ -51,3 +86,19 @@ async def call_expecting_true(
         message=f"the server did not confirm the operation (answered {answer!r:.100})",
         body=raw.decode("utf-8", "replace"),
     )
+
+
+async def delete_expecting_true(transport: Transport, path: str, *, params: dict[str, int]) -> None:
+    """A ``DELETE`` answered ``true``. A 404 to a retry counts as done: the attempt whose
+    answer was lost (a dropped connection, a gateway error) had already deleted it."""
+    try:
+        await call_expecting_true(transport, "DELETE", path, params=params)
+    except NotFoundError as error:
+        if error.attempt == 1:
+            raise
+        logger.info(
+            "DELETE %s %s: not found on attempt %d; an earlier attempt deleted it",
+            path,
+            params,
+            error.attempt,
+        )

@@ -21,6 +21,7 @@ from calendar_transport import (
     Secret,
     TokenAuth,
 )
+from calendar_transport.errors import error_class_for_status
 
 from .models import LoginEnvelope, LoginResult
 
@@ -137,18 +138,26 @@ class R7Auth(TokenAuth):
 
     async def _call(self, transport: Transport, path: str, body: dict[str, str]) -> LoginResult:
         # Logging in twice is harmless, so a login lost to a gateway error is sent again.
-        envelope = await transport.request(
-            "POST",
-            path,
-            json=body,
-            response_type=LoginEnvelope,
-            idempotent=True,
-            authenticate=False,
-        )
+        try:
+            envelope = await transport.request(
+                "POST",
+                path,
+                json=body,
+                response_type=LoginEnvelope,
+                idempotent=True,
+                authenticate=False,
+            )
+        except DecodeError as error:
+            # A login answer that does not decode may still carry a live token.
+            error.body = "(withheld: a login answer may carry tokens)"
+            raise
         result = envelope.result
         if result is None or not result.tokens.auth_token:
             status = envelope.status_code or envelope.status or 401
-            raise AuthenticationError(
+            # An envelope that names an error status raises that status' class (a 500 is a
+            # ServerError); one that names none, or a success, is a refused login.
+            error_class = error_class_for_status(status) if status >= 400 else AuthenticationError
+            raise error_class(
                 status=status if status >= 400 else 401,
                 method="POST",
                 url=f"{transport.base_url}{path}",

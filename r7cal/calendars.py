@@ -10,7 +10,7 @@ from typing import Any, Final
 from calendar_transport import Transport
 from calendar_transport.checks import require_id, require_ids, require_text
 
-from ._wire import as_list, call_expecting_true
+from ._wire import as_list, call_expecting_true, delete_expecting_true
 from .models import AccessLevel, Calendar, ShareResult
 
 #: ``EntityType`` of a calendar in ``POST /api/v1/Share``
@@ -78,8 +78,8 @@ class Calendars:
     async def delete(self, calendar_id: int) -> None:
         """Delete a calendar and its events. The user's main calendar cannot be deleted."""
         calendar_id = require_id(calendar_id, "calendar_id")
-        await call_expecting_true(
-            self._transport, "DELETE", "/api/v1/Calendars", params={"id": calendar_id}
+        await delete_expecting_true(
+            self._transport, "/api/v1/Calendars", params={"id": calendar_id}
         )
 
     async def clear(self, calendar_id: int) -> None:

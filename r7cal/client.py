@@ -8,8 +8,9 @@ from types import TracebackType
 import aiohttp
 
 from calendar_transport import RetryPolicy, Secret, Transport
-from calendar_transport.transport import DEFAULT_TIMEOUT
+from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
+from ._wire import error_envelope
 from .auth import LOGIN_PATH, R7Auth
 from .calendars import Calendars
 from .events import Events
@@ -24,6 +25,8 @@ class R7Client:
     :class:`AuthenticationError`). ``session``: an aiohttp session you own and close;
     ``retry``: a :class:`RetryPolicy`; ``timeout``: seconds per attempt; ``deadline``: seconds
     for a whole call with its retries. ``refresh_path``: see :class:`R7Auth`.
+    ``max_response_bytes``: a larger answer raises :class:`ResponseTooLargeError`.
+    ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
 
     Use it as ``async with R7Client(...) as r7:`` or call :meth:`aclose`.
     """
@@ -43,9 +46,15 @@ class R7Client:
         refresh_skew: timedelta | None = None,
         login_path: str = LOGIN_PATH,
         allow_insecure: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if token is None and login is None:
             raise ValueError("pass login= and password=, or token=")
+        for name, path in (("refresh_path", refresh_path), ("login_path", login_path)):
+            if path is not None and not isinstance(path, str):
+                raise TypeError(f"{name} must be a str, not {type(path).__name__}")
+        if not isinstance(allow_insecure, bool):
+            raise TypeError(f"allow_insecure must be a bool, not {type(allow_insecure).__name__}")
         self.auth = R7Auth(
             login=login,
             password=password,
@@ -62,6 +71,8 @@ class R7Client:
             timeout=timeout,
             deadline=deadline,
             allow_insecure=allow_insecure,
+            max_response_bytes=max_response_bytes,
+            error_envelope=error_envelope,
             owner="R7Client",
         )
         #: ``/api/v1/Calendars`` and friends

@@ -16,7 +16,7 @@ from calendar_transport.checks import (
     require_text,
 )
 
-from ._wire import as_list, call_expecting_true, format_datetime
+from ._wire import as_list, delete_expecting_true, format_datetime
 from .models import Event
 
 DEFAULT_WINDOW: Final = timedelta(days=31)
@@ -123,9 +123,7 @@ class Events:
     async def delete(self, event_id: int) -> None:
         """Delete an event; only the user who created it may (``DELETE /api/v1/events``)."""
         event_id = require_id(event_id, "event_id")
-        await call_expecting_true(
-            self._transport, "DELETE", "/api/v1/events", params={"id": event_id}
-        )
+        await delete_expecting_true(self._transport, "/api/v1/events", params={"id": event_id})
 
     # ---- internals -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ padded with spaces in listings, and an events listing of one event sent as a bar
 from __future__ import annotations
 
 import itertools
+import ssl
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -97,7 +98,8 @@ class FakeR7Server(FakeServer):
     ``users`` maps logins to passwords (default: ``user_test`` / ``TestPassword``); each user
     gets a main calendar. Tokens live ``token_lifetime`` seconds. Helpers for tests:
     :meth:`add_user`, :meth:`issue_token`, :meth:`expire_tokens`, :meth:`revoke_tokens`;
-    counters :attr:`logins`, :attr:`refreshes`, :attr:`creates`, :attr:`unauthorized`.
+    counters :attr:`logins`, :attr:`refreshes`, :attr:`creates`, :attr:`saved_names`,
+    :attr:`unauthorized`.
     ``single_event_as_object`` answers an events listing of exactly one event with the bare
     object, as the spec shows.
     """
@@ -111,6 +113,7 @@ class FakeR7Server(FakeServer):
         seed: int | None = None,
         latency: float = 0.0,
         record_requests: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.token_lifetime = token_lifetime
         self.single_event_as_object = single_event_as_object
@@ -125,8 +128,12 @@ class FakeR7Server(FakeServer):
         self.logins: Counter[str] = Counter()  # successful password logins, per login
         self.refreshes = 0  # successful refresh-token logins
         self.creates: Counter[str] = Counter()  # "calendar" / "event" saves that stored one
+        # (kind, Name) of every save that stored one: a name seen twice is a duplicate create
+        self.saved_names: Counter[tuple[str, str | None]] = Counter()
         self.unauthorized = 0  # 401 answers for a missing, unknown or expired token
-        super().__init__(seed=seed, latency=latency, record_requests=record_requests)
+        super().__init__(
+            seed=seed, latency=latency, record_requests=record_requests, ssl_context=ssl_context
+        )
         for login, password in (DEFAULT_USERS if users is None else users).items():
             self.add_user(login, password)
 
@@ -226,6 +233,7 @@ class FakeR7Server(FakeServer):
             status=_required_int(body, "Status"),
         )
         self.creates["calendar"] += 1
+        self.saved_names["calendar", calendar.name] += 1
         answer = self._calendar_json(calendar)
         answer["Timestamp"] = None
         return _json(answer)
@@ -323,6 +331,7 @@ class FakeR7Server(FakeServer):
         )
         self.events[event.id] = event
         self.creates["event"] += 1
+        self.saved_names["event", event.name] += 1
         return _json(self._event_json(event, participants=[], info=None))
 
     async def _list_events(self, request: web.Request) -> web.Response:

@@ -1,0 +1,280 @@
+"""Lifecycle and concurrency, through both clients: one login for 500 calls, two event loops,
+closing with calls in flight, a client left open, and the suite's own unclosed-session guard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from calendar_transport.fake import FakeServer, RecordedRequest
+from pyrus_calendar import FakePyrusServer, PyrusClient, Task
+from r7cal import AuthenticationError, FakeR7Server, R7Client, RetryPolicy, TransportError
+
+DAY = datetime(2024, 5, 1, tzinfo=UTC)
+NEXT_DAY = DAY + timedelta(days=1)
+LIST = "/api/v1/email/Calendars"
+FAST = RetryPolicy(attempts=3, initial_backoff=0.001, max_backoff=0.005, max_retry_after=0.01)
+
+
+def r7_client(server: FakeR7Server, **kwargs: object) -> R7Client:
+    return R7Client(server.url, login="user_test", password="TestPassword", **kwargs)  # type: ignore[arg-type]
+
+
+def pyrus_client(server: FakePyrusServer, **kwargs: object) -> PyrusClient:
+    return PyrusClient(
+        base_url=server.api_url,
+        login=FakePyrusServer.DEFAULT_LOGIN,
+        security_key=FakePyrusServer.DEFAULT_SECURITY_KEY,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class _Arrivals(list[RecordedRequest]):
+    """A fake's request log that wakes whoever waits for a request to arrive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def append(self, request: RecordedRequest) -> None:
+        super().append(request)
+        self._changed.set()
+
+    async def reach(self, path: str, count: int) -> None:
+        """Return once ``count`` requests to ``path`` have arrived (bounded)."""
+        async with asyncio.timeout(5):
+            while sum(1 for r in self if r.path == path) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+def arrivals(server: FakeServer) -> _Arrivals:
+    """Swap in a request log that can be waited on (before the requests are sent)."""
+    log = _Arrivals()
+    server.requests = log
+    return log
+
+
+def client_tasks() -> list[asyncio.Task[object]]:
+    """Pending tasks other than this test and the fakes' connection handlers."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+        and not task.done()
+        and not getattr(task.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+    ]
+
+
+# ---- one login for many -------------------------------------------------------------------
+
+
+async def test_500_concurrent_r7_calls_through_a_token_expiry_log_in_once() -> None:
+    async with FakeR7Server() as server, r7_client(server) as r7:
+        main = await r7.calendars.list()
+        server.expire_tokens()
+        answers = await asyncio.gather(*(r7.calendars.list() for _ in range(500)))
+    assert all(answer == main for answer in answers)
+    assert server.logins["user_test"] == 2  # the first login and exactly one re-login
+    assert r7.auth.logins == 2
+    assert server.unauthorized == 500  # every call did meet the expired token
+
+
+async def test_500_concurrent_pyrus_calls_through_a_revocation_log_in_once() -> None:
+    async with FakePyrusServer() as server, pyrus_client(server) as pyrus:
+        server.add_task(Task(id=1, text="one", due=DAY + timedelta(hours=3)))
+        await pyrus.calendar(DAY, NEXT_DAY)
+        server.revoke_tokens()
+        pages = await asyncio.gather(*(pyrus.calendar(DAY, NEXT_DAY) for _ in range(500)))
+    assert all([task.id for task in page.tasks] == [1] for page in pages)
+    assert server.counters.logins == 2
+    assert pyrus.logins == 2
+
+
+async def test_a_token_borrowed_from_another_login_and_revoked_again_is_replaced() -> None:
+    """A call whose 401 was answered with another caller's fresh token, which was revoked
+    too before the replay arrived, logs in itself once instead of giving up."""
+    async with FakeR7Server() as server, r7_client(server, retry=RetryPolicy(attempts=1)) as r7:
+        await r7.login()
+        log = arrivals(server)
+        server.faults.add_latency(0.2, count=1, path=LIST)
+        call = asyncio.create_task(r7.calendars.list())
+        await log.reach(LIST, 1)  # the call is held there by the latency
+        await r7.login()  # "another caller" installs a new token meanwhile
+        server.faults.revoke_next(2, path=LIST)  # the call and its replay meet revocations
+        calendars = await call
+    assert [c.id for c in calendars] == [server.user("user_test").main_calendar_id]
+    assert len(server.requests_to(LIST)) == 3  # refused, refused with the borrowed token, ok
+    assert server.logins["user_test"] == 3  # two explicit logins, one by the call itself
+
+
+async def test_a_call_that_logged_in_itself_gives_up_on_the_next_401() -> None:
+    async with FakeR7Server() as server, r7_client(server, retry=RetryPolicy(attempts=1)) as r7:
+        await r7.login()
+        server.faults.revoke_next(2, path=LIST)
+        with pytest.raises(AuthenticationError) as caught:
+            await r7.calendars.list()
+    assert caught.value.status == 401
+    assert server.logins["user_test"] == 2  # never a login storm
+    assert len(server.requests_to(LIST)) == 2
+
+
+# ---- two event loops ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving_in_a_thread(server: FakeServer) -> Iterator[None]:
+    """Run ``server`` on its own event loop in a thread, like a real server elsewhere."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+        yield
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_an_r7_client_works_from_two_event_loops_in_sequence() -> None:
+    server = FakeR7Server()
+    with serving_in_a_thread(server):
+        r7 = r7_client(server, retry=FAST)
+
+        async def create_and_count(name: str) -> int:
+            async with r7:
+                await r7.calendars.create(name=name)
+                return len(await r7.calendars.list())
+
+        assert asyncio.run(create_and_count("first loop")) == 2
+        assert asyncio.run(create_and_count("second loop")) == 3
+        server.expire_tokens()  # the re-login happens under the third loop's lock
+        assert asyncio.run(create_and_count("third loop")) == 4
+    assert server.logins["user_test"] == 2
+    assert r7.transport._session is None  # each loop's session was closed with it
+
+
+def test_a_pyrus_client_works_from_two_event_loops_in_sequence() -> None:
+    server = FakePyrusServer()
+    server.add_task(Task(id=7, text="seven", due=DAY + timedelta(hours=1)))
+    with serving_in_a_thread(server):
+        pyrus = pyrus_client(server, retry=FAST)
+
+        async def ids() -> list[int]:
+            async with pyrus:
+                return [task.id async for task in pyrus.iter_calendar(DAY, NEXT_DAY)]
+
+        assert asyncio.run(ids()) == [7]
+        server.revoke_tokens()
+        assert asyncio.run(ids()) == [7]
+    assert server.counters.logins == 2
+
+
+# ---- closing with calls in flight ----------------------------------------------------------
+
+
+async def test_closing_an_r7_client_stops_its_calls_in_flight_cleanly() -> None:
+    async with FakeR7Server() as server:
+        r7 = r7_client(server)
+        await r7.login()
+        log = arrivals(server)
+        server.faults.add_latency(0.3, path=LIST)
+        calls = [asyncio.create_task(r7.calendars.list()) for _ in range(10)]
+        await log.reach(LIST, 10)
+        started = time.perf_counter()
+        await r7.aclose()
+        assert time.perf_counter() - started < 0.25  # it did not wait for the answers
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert client_tasks() == []
+    for outcome in outcomes:
+        assert isinstance(outcome, TransportError)
+        assert "closed while this call was in flight" in str(outcome)
+    assert not any(call.cancelled() for call in calls)  # an error the caller can catch
+
+
+async def test_closing_a_pyrus_client_mid_paging_stops_every_look_ahead_request() -> None:
+    async with FakePyrusServer() as server:
+        for task_id in range(1, 400):
+            server.add_task(Task(id=task_id, text="t", due=DAY + timedelta(seconds=task_id * 200)))
+        pyrus = pyrus_client(server)
+        await pyrus.login()
+        log = arrivals(server)
+        server.faults.add_latency(0.3, path="/v4/calendar")
+        seen: list[int] = []
+
+        async def walk() -> None:
+            async for task in pyrus.iter_calendar(DAY, NEXT_DAY, item_count=20):
+                seen.append(task.id)
+
+        walker = asyncio.create_task(walk())
+        await log.reach("/v4/calendar", 1)
+        await pyrus.aclose()
+        with pytest.raises(TransportError, match="closed while this call was in flight"):
+            await walker
+        assert client_tasks() == []
+    assert seen == []
+
+
+# ---- a client left open --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["r7", "pyrus"])
+def test_a_client_left_open_warns_clearly_when_collected(backend: str) -> None:
+    async def leave_open() -> None:
+        fake: FakeServer = FakeR7Server() if backend == "r7" else FakePyrusServer()
+        async with fake:
+            if isinstance(fake, FakeR7Server):
+                client: R7Client | PyrusClient = r7_client(fake)
+                name = "R7Client"
+                await client.calendars.list()
+            else:
+                assert isinstance(fake, FakePyrusServer)
+                client = pyrus_client(fake)
+                name = "PyrusClient"
+                await client.calendar(DAY, NEXT_DAY)
+            session = client.transport._session
+            assert session is not None
+            with pytest.warns(ResourceWarning, match=f"use 'async with {name}") as warned:  # noqa: PT031
+                del client  # the last reference
+                gc.collect()
+            await session.close()  # so aiohttp's own warning does not follow
+        assert "garbage-collected with its HTTP session open" in str(warned[0].message)
+
+    asyncio.run(leave_open())
+
+
+def test_the_suite_fails_on_an_unclosed_aiohttp_session(tmp_path: Path) -> None:
+    """The pytest config turns "Unclosed client session" into a failure, so a leak anywhere
+    in this suite cannot pass unnoticed."""
+    root = Path(__file__).resolve().parents[2]
+    leaky = tmp_path / "test_leaky.py"
+    leaky.write_text(
+        "import gc\n"
+        "import aiohttp\n\n"
+        "async def test_leaks_a_session():\n"
+        "    session = aiohttp.ClientSession()\n"
+        "    del session\n"
+        "    gc.collect()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+         str(root / "pyproject.toml"), "--rootdir", str(tmp_path), str(leaky)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode != 0, result.stdout
+    assert "Unclosed client session" in result.stdout + result.stderr
