@@ -323,7 +323,7 @@ class Transport:
         finally:
             if task is not None:
                 self._inflight.discard(task)
-        return self._decode(data, response_type, status, method, path)
+        return self.decode(data, response_type, method=method, path=path, status=status)
 
     async def _retry(
         self,
@@ -510,7 +510,12 @@ class Transport:
             attempt=attempt,
         )
 
-    def _decode(self, data: bytes, response_type: Any, status: int, method: str, path: str) -> Any:
+    def decode(
+        self, data: bytes, response_type: Any, *, method: str, path: str, status: int = 200
+    ) -> Any:
+        """Decode an answer body into ``response_type`` as :meth:`request` does, for a caller
+        that asked for ``bytes`` and decides later what to decode (a :class:`DecodeError`
+        names the call)."""
         if response_type is None:
             return None
         if response_type is bytes:

@@ -194,7 +194,9 @@ class PyrusClient:
         window = _window(start, end, filters, include_meetings)
         _check_bool(all_accessed_tasks, "all_accessed_tasks")
         item_count = _check_item_count(item_count)
-        return await self._fetch(window, item_count=item_count, all_accessed=all_accessed_tasks)
+        return await self._fetch(
+            window, True, item_count=item_count, all_accessed=all_accessed_tasks
+        )
 
     def iter_calendar(
         self,
@@ -265,7 +267,12 @@ class PyrusClient:
         return functools.partial(self._fetch, item_count=item_count, all_accessed=all_accessed)
 
     async def _fetch(
-        self, window: Window, *, item_count: int = MAX_ITEM_COUNT, all_accessed: bool
+        self,
+        window: Window,
+        keep_cut: bool,
+        *,
+        item_count: int = MAX_ITEM_COUNT,
+        all_accessed: bool,
     ) -> CalendarPage:
         params: Mapping[str, ParamValue] = {
             "start_date_utc": format_utc(window.start),
@@ -276,9 +283,13 @@ class PyrusClient:
             "include_meetings": window.meetings,
         }
         self.calendar_requests += 1
-        page = await self.transport.request(
-            "GET", "calendar", params=params, response_type=CalendarPage
-        )
+        raw = await self.transport.request("GET", "calendar", params=params, response_type=bytes)
+        if not keep_cut and self.transport.decode(raw, _Cut, method="GET", path="calendar").cut:
+            # The window will be split and its parts bring these entries again: decoding a
+            # page into models costs more than skimming it for has_more.
+            page = CalendarPage(has_more=True)
+        else:
+            page = self.transport.decode(raw, CalendarPage, method="GET", path="calendar")
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "calendar %s..%s mask=%s -> %d tasks, has_more=%s",
@@ -289,6 +300,10 @@ class PyrusClient:
                 page.has_more,
             )
         return page
+
+
+class _Cut(msgspec.Struct):
+    cut: bool = msgspec.field(default=False, name="has_more")
 
 
 class _Envelope(msgspec.Struct):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from functools import cached_property
 from typing import Any, TypeAlias
 
 import msgspec
@@ -61,10 +60,12 @@ class Person(PyrusModel, frozen=True):
     avatar_id: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("external_id", "phone", "mobile_phone"):
-            value = getattr(self, name)
-            if isinstance(value, int):
-                msgspec.structs.force_setattr(self, name, _text_or_none(value))
+        # One cheap test per person: a page carries hundreds of them.
+        if int in (type(self.external_id), type(self.phone), type(self.mobile_phone)):
+            for name in ("external_id", "phone", "mobile_phone"):
+                value = getattr(self, name)
+                if isinstance(value, int):
+                    msgspec.structs.force_setattr(self, name, _text_or_none(value))
 
     @property
     def full_name(self) -> str:
@@ -172,7 +173,7 @@ FieldValue: TypeAlias = (
 )
 
 
-class FormField(PyrusModel, frozen=True, dict=True):
+class FormField(PyrusModel, frozen=True):
     """A form field. ``value`` is typed by ``type``:
 
     text, note, email, phone, flag, status -> ``str``; money, number -> ``float``;
@@ -182,27 +183,48 @@ class FormField(PyrusModel, frozen=True, dict=True):
     missing); table -> ``list[TableRow]``; title -> :class:`TitleValue`; catalog ->
     :class:`CatalogValue`; multiple_choice -> :class:`MultipleChoiceValue`; form_link ->
     :class:`FormLinkValue`; project -> :class:`ProjectsValue`; anything else ->
-    :class:`UnknownValue`. ``raw_value`` keeps the JSON as sent.
+    :class:`UnknownValue`. ``raw_value`` is the JSON value as sent (``value_json``: its bytes).
     """
 
     id: int | None = None
     type: str = ""
     name: str | None = None
-    raw_value: Any = msgspec.field(default=None, name="value")
+    # Kept as the undecoded JSON: a page holds thousands of field values, most never read,
+    # and a typed value decodes straight from these bytes when it is.
+    value_json: msgspec.Raw | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="value")
     code: str | None = None
     parent_id: int | None = None
     row_id: int | None = None
     duration: int | None = None
 
-    @cached_property
+    @property
+    def raw_value(self) -> Any:
+        """The field's JSON value as plain Python data (``None`` when the server sent none)."""
+        if self.value_json is msgspec.UNSET:
+            return None
+        return msgspec.json.decode(self.value_json)
+
+    @property
     def value(self) -> FieldValue:
-        """The value as a Python object of the type's class (see the class docstring)."""
+        """The value as a Python object of the type's class (see the class docstring).
+
+        Decoded on each access, so that decoding a page stays cheap for the fields nobody
+        reads: keep the result when you use it more than once.
+        """
+        struct_type = _STRUCT_KINDS.get(self.type)
+        if struct_type is not None and self.value_json is not msgspec.UNSET:
+            try:
+                return msgspec.json.decode(self.value_json, type=struct_type, strict=False)  # type: ignore[no-any-return]
+            except msgspec.ValidationError:
+                pass  # null, "" or an odd shape: the general path below decides
         return typed_value(self.type, self.raw_value)
 
     @classmethod
     def of(cls, type: str, value: Any = None, **attributes: Any) -> FormField:
         """A field built from a typed value: ``FormField.of("date", date(2024, 5, 1), id=3)``."""
-        return cls(type=type, raw_value=raw_value(type, value), **attributes)
+        raw = raw_value(type, value)
+        encoded = msgspec.UNSET if raw is None else msgspec.Raw(msgspec.json.encode(raw))
+        return cls(type=type, value_json=encoded, **attributes)
 
 
 def typed_value(kind: str, raw: Any) -> FieldValue:
@@ -302,6 +324,18 @@ def _struct(kind: type[Any]) -> Callable[[Any], Any]:
 
 _TEXT_KINDS = frozenset({"text", "note", "email", "phone", "flag", "status"})
 
+_STRUCT_KINDS: dict[str, Any] = {
+    "person": Person,
+    "author": Person,
+    "file": list[File],
+    "table": list[TableRow],
+    "title": TitleValue,
+    "catalog": CatalogValue,
+    "multiple_choice": MultipleChoiceValue,
+    "form_link": FormLinkValue,
+    "project": ProjectsValue,
+}
+
 _CONVERTERS: dict[str, Callable[[Any], FieldValue]] = {
     "text": _text,
     "note": _text,
@@ -318,13 +352,5 @@ _CONVERTERS: dict[str, Callable[[Any], FieldValue]] = {
     "due_date_time": _datetime,
     "time": _time,
     "creation_date": _date_or_datetime,
-    "person": _struct(Person),
-    "author": _struct(Person),
-    "file": _struct(list[File]),
-    "table": _struct(list[TableRow]),
-    "title": _struct(TitleValue),
-    "catalog": _struct(CatalogValue),
-    "multiple_choice": _struct(MultipleChoiceValue),
-    "form_link": _struct(FormLinkValue),
-    "project": _struct(ProjectsValue),
+    **{kind: _struct(struct_type) for kind, struct_type in _STRUCT_KINDS.items()},
 }

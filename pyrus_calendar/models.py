@@ -13,7 +13,7 @@ import msgspec
 
 from calendar_transport.ical import make_event
 
-from ._base import PyrusModel
+from ._base import PyrusModel, TimedModel
 from .fields import File, FormField, Person
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Subscriber(PyrusModel, frozen=True):
     approval_choice: str | None = None
 
 
-class Comment(PyrusModel, frozen=True):
+class Comment(TimedModel, frozen=True):
     """A task comment: text plus whatever the comment changed on the task."""
 
     id: int
@@ -84,7 +84,7 @@ class Comment(PyrusModel, frozen=True):
     spent_minutes: int | None = None
 
 
-class Task(PyrusModel, frozen=True):
+class Task(TimedModel, frozen=True):
     """A Pyrus task as the calendar returns it (with its last comment only).
 
     ``due`` is a deadline with time (UTC), ``due_date`` a deadline day; ``approvals`` is a
@@ -166,7 +166,7 @@ class MeetingJoinParameters(PyrusModel, frozen=True):
                 msgspec.structs.force_setattr(self, name, str(value))
 
 
-class Meeting(PyrusModel, frozen=True):
+class Meeting(TimedModel, frozen=True):
     """A video meeting attached to a task; ``duration`` is in minutes."""
 
     id: int

@@ -47,7 +47,9 @@ __all__ = [
 logger = logging.getLogger("pyrus_calendar")
 
 T = TypeVar("T")
-Fetch = Callable[["Window"], Coroutine[Any, Any, CalendarPage]]
+#: fetches one window; the flag says whether a cut page's entries are needed (they are not
+#: when the window will be split: its parts bring the same entries again)
+Fetch = Callable[["Window", bool], Coroutine[Any, Any, CalendarPage]]
 
 _SECOND = timedelta(seconds=1)
 _LAST_SECOND = time(23, 59, 59)
@@ -168,7 +170,8 @@ async def paginate(
                 if len(running) >= concurrency:
                     break
                 if node.task is None and node.page is None:
-                    node.task = asyncio.create_task(fetch(node.window))
+                    keep_cut = split_window(node.window) is None
+                    node.task = asyncio.create_task(fetch(node.window, keep_cut))
                     running[node.task] = node
             head = nodes[0]
             if head.page is not None:

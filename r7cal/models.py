@@ -88,15 +88,14 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _normalise_times(struct: msgspec.Struct, *names: str) -> None:
     for name in names:
-        force_setattr(struct, name, _utc(getattr(struct, name)))
+        value = getattr(struct, name)
+        if value is not None:
+            force_setattr(struct, name, _utc(value))
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-class _Model(msgspec.Struct, rename="pascal", kw_only=True, frozen=True):
-    """Base of every R7 model: PascalCase on the wire, immutable."""
+class _Model(msgspec.Struct, rename="pascal", kw_only=True, frozen=True, gc=False):
+    """Base of every R7 model: PascalCase on the wire, immutable; plain data with no
+    reference cycles, so the garbage collector need not track it (gc=False)."""
 
 
 class Role(_Model, frozen=True):
@@ -217,9 +216,14 @@ class Calendar(_Model, frozen=True):
     url: str | None = None
 
     def __post_init__(self) -> None:
-        force_setattr(self, "color", _strip(self.color))
-        force_setattr(self, "back_color", _strip(self.back_color))
-        _normalise_times(self, "timestamp")
+        # Inline rather than through the helpers: a listing decodes one per calendar, and
+        # this hook is most of what the SDK adds to a small GET.
+        if self.color is not None:
+            force_setattr(self, "color", self.color.strip())
+        if self.back_color is not None:
+            force_setattr(self, "back_color", self.back_color.strip())
+        if self.timestamp is not None:
+            force_setattr(self, "timestamp", _utc(self.timestamp))
 
 
 class Event(_Model, frozen=True):
