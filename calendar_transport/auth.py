@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -45,12 +45,18 @@ class Secret:
         return hash(self._value)
 
 
+def _now() -> datetime:
+    # One place to read the clock, so tests can move time instead of sleeping.
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class IssuedToken:
     """A token and, when the server says, the moment it stops working."""
 
     value: str
     expires_at: datetime | None = None
+    issued_at: datetime = field(default_factory=lambda: _now())
 
     def __repr__(self) -> str:
         return f"IssuedToken(value='***', expires_at={self.expires_at!r})"
@@ -66,6 +72,8 @@ class TokenAuth(abc.ABC):
         self._token: IssuedToken | None = IssuedToken(token) if token else None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._logins_finished = 0  # successful or not
+        self._last_failure: Exception | None = None
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
 
     def __repr__(self) -> str:
@@ -103,7 +111,11 @@ class TokenAuth(abc.ABC):
             return False
         if issued.expires_at is None or not self.can_login:
             return True
-        return datetime.now(UTC) + self.refresh_skew < issued.expires_at
+        # The skew is capped at half the token's lifetime: a token issued for less than
+        # twice the skew (or by a server whose clock is behind) is still used, not replaced
+        # by a new login before every call.
+        skew = min(self.refresh_skew, (issued.expires_at - issued.issued_at) / 2)
+        return _now() + skew < issued.expires_at
 
     async def current_token(self, transport: Transport) -> str:
         """A token good to use now: logs in on first use and before a known expiry."""
@@ -125,12 +137,27 @@ class TokenAuth(abc.ABC):
 
     async def refresh_token(self, transport: Transport, *, stale: str | None) -> tuple[str, bool]:
         """:meth:`refresh`, also saying whether this caller made the login (``True``) or
-        got the token of another caller's login (``False``)."""
+        got the token of another caller's login (``False``).
+
+        A login that fails is not repeated by the callers that were waiting for it: they get
+        its error (N calls with a wrong password make one login, not N, and do not get the
+        account locked).
+        """
+        finished_before = self._logins_finished
         async with self._get_lock():
             current = self._token
             if current is not None and current.value != stale and self._usable(current):
                 return current.value, False
-            issued = await self.login(transport)
+            if self._logins_finished != finished_before and self._last_failure is not None:
+                raise self._last_failure  # the login this caller waited for has just failed
+            try:
+                issued = await self.login(transport)
+            except Exception as error:
+                self._last_failure = error
+                raise
+            finally:
+                self._logins_finished += 1
+            self._last_failure = None
             self.logins += 1
             self._token = issued
             return issued.value, True

@@ -40,6 +40,11 @@ class RequestTimeoutError(TransportError):
     """An attempt took longer than its timeout, or the whole call overran its deadline."""
 
 
+class ClientClosedError(TransportError):
+    """The client was closed while this call was in flight, or before it could be sent.
+    Never retried."""
+
+
 class APIError(CalendarError):
     """The server answered with an error status."""
 

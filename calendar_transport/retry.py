@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .errors import APIError, TransportError
+from .errors import APIError, ClientClosedError, TransportError
 
 logger = logging.getLogger("calendar_transport")
 
@@ -64,6 +64,8 @@ def should_retry(error: BaseException, *, idempotent: bool, policy: RetryPolicy)
     Connection failures before the request left this process are always safe to retry;
     everything else only for idempotent requests. Cancellation is never retried.
     """
+    if isinstance(error, ClientClosedError):
+        return False
     if isinstance(error, TransportError):
         return idempotent or not error.request_sent
     if isinstance(error, APIError):
@@ -106,10 +108,12 @@ def parse_rate_limit_reset(value: str | None) -> float | None:
     return max(seconds, 0.0)
 
 
-def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """The wait a response asks for: ``Retry-After`` first, then ``X-RateLimit-Reset``."""
+def retry_after_from_headers(headers: Mapping[str, str], status: int = 429) -> float | None:
+    """The wait a response asks for: ``Retry-After`` first, then, on a 429 only,
+    ``X-RateLimit-Reset`` (Pyrus sends that header on every answer; on a 503 it says when the
+    rate window resets, not when the server will be back)."""
     seconds = parse_retry_after(headers.get("Retry-After"))
-    if seconds is None:
+    if seconds is None and status == 429:
         seconds = parse_rate_limit_reset(headers.get("X-RateLimit-Reset"))
     return seconds
 

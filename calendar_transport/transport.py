@@ -26,6 +26,7 @@ from .auth import TokenAuth
 from .errors import (
     APIError,
     AuthenticationError,
+    ClientClosedError,
     DecodeError,
     ErrorEnvelope,
     ErrorEnvelopeError,
@@ -166,7 +167,9 @@ class Transport:
         self._error_envelope = error_envelope
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._owner = owner
-        self._inflight: set[asyncio.Task[Any]] = set()
+        # Tasks inside request(), with how deep (a login is a request inside a request).
+        self._inflight: dict[asyncio.Task[Any], int] = {}
+        self._drained: asyncio.Event | None = None  # set when a call leaves, while closing
         self._closing = False
         self.attempts = 0  # HTTP attempts sent by this transport, for tests and reports
 
@@ -202,18 +205,23 @@ class Transport:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop calls in flight (they raise :class:`TransportError`) and close an owned session."""
+        """Stop calls in flight (they raise :class:`ClientClosedError`) and close an owned
+        session. Waits for those calls to leave the transport, not for their callers."""
         self._closing = True
-        current = asyncio.current_task()
-        pending = [task for task in self._inflight if task is not current and not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        if self._owns_session and self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-        self._closing = False
+        try:
+            current = asyncio.current_task()
+            for task in self._inflight:
+                if task is not current:
+                    task.cancel()
+            while any(task is not current for task in self._inflight):
+                self._drained = asyncio.Event()
+                await self._drained.wait()
+        finally:
+            self._drained = None
+            if self._owns_session and self._session is not None:
+                session, self._session = self._session, None
+                await session.close()
+            self._closing = False
 
     def __del__(self) -> None:
         session = getattr(self, "_session", None)
@@ -244,6 +252,7 @@ class Transport:
         response_type: type[T],
         idempotent: bool | None = ...,
         authenticate: bool = ...,
+        sensitive: bool = ...,
     ) -> T: ...
 
     @overload
@@ -257,6 +266,7 @@ class Transport:
         response_type: None = ...,
         idempotent: bool | None = ...,
         authenticate: bool = ...,
+        sensitive: bool = ...,
     ) -> None: ...
 
     async def request(
@@ -269,12 +279,14 @@ class Transport:
         response_type: Any = None,
         idempotent: bool | None = None,
         authenticate: bool = True,
+        sensitive: bool = False,
     ) -> Any:
         """Send one API call, retried as the policy allows, and decode its answer.
 
         ``path`` is joined to the base URL unless it is an absolute URL. ``json`` is encoded
         with msgspec. The 2xx body is decoded straight into ``response_type`` (``bytes`` keeps
         it raw; ``None`` ignores it). ``idempotent`` overrides the method's default.
+        ``sensitive`` (logins): errors keep no body, since the answer may hold a token.
         """
         method = method.upper()
         if path.startswith(("http://", "https://")):
@@ -286,7 +298,7 @@ class Transport:
         )
         task = asyncio.current_task()
         if task is not None:
-            self._inflight.add(task)
+            self._inflight[task] = self._inflight.get(task, 0) + 1
         try:
             async with asyncio.timeout(self.deadline) if self.deadline else _NO_DEADLINE:
                 # The first attempt runs before the tenacity loop is entered: iterating
@@ -313,17 +325,26 @@ class Transport:
         except asyncio.CancelledError:
             if task is not None and self._closing and task.cancelling():
                 task.uncancel()
-                raise TransportError(
+                raise ClientClosedError(
                     f"{self._owner} was closed while this call was in flight",
                     method=method,
                     url=self.url_for(path),
                     request_sent=True,
                 ) from None
             raise
+        except APIError as error:
+            if sensitive:
+                raise _withheld(error) from None
+            raise
         finally:
             if task is not None:
-                self._inflight.discard(task)
-        return self.decode(data, response_type, method=method, path=path, status=status)
+                self._leave(task)
+        try:
+            return self.decode(data, response_type, method=method, path=path, status=status)
+        except DecodeError as error:
+            if sensitive:
+                raise _withheld(error) from None
+            raise
 
     async def _retry(
         self,
@@ -344,6 +365,15 @@ class Transport:
                     raise error  # attempt 1, already made: tenacity decides what follows
                 return await self._authenticated(method, path, query, body, number, authenticate)
         raise AssertionError("unreachable: tenacity stops by raising (reraise=True)")
+
+    def _leave(self, task: asyncio.Task[Any]) -> None:
+        depth = self._inflight[task] - 1
+        if depth:
+            self._inflight[task] = depth
+        else:
+            del self._inflight[task]
+        if self._drained is not None:
+            self._drained.set()
 
     def url_for(self, path: str) -> str:
         """``path`` joined to the base URL (an absolute URL is kept as it is)."""
@@ -400,6 +430,10 @@ class Transport:
             headers["Authorization"] = authorization
         if self._before_attempt is not None:
             await self._before_attempt()
+        if self._closing:  # a closing client must not open a new session
+            raise ClientClosedError(
+                f"{self._owner} is closing", method=method, url=url, request_sent=False
+            )
         session = self._get_session()
         started = time.perf_counter()
         self.attempts += 1
@@ -489,7 +523,7 @@ class Transport:
             code=code,
             message=message,
             body=text,
-            retry_after=retry_after_from_headers(headers),
+            retry_after=retry_after_from_headers(headers, status),
             attempt=attempt,
         )
 
@@ -534,6 +568,27 @@ class Transport:
                 url=self.url_for(path),
                 body=data.decode("utf-8", "replace"),
             ) from error
+
+
+_WITHHELD = "(withheld: this answer may carry credentials)"
+
+
+def _withheld(error: APIError | DecodeError) -> APIError | DecodeError:
+    """The same error without the answer's body (a login answer may hold a live token)."""
+    if isinstance(error, DecodeError):
+        return type(error)(
+            error.detail, status=error.status, method=error.method, url=error.url, body=_WITHHELD
+        )
+    return type(error)(
+        status=error.status,
+        method=error.method,
+        url=error.url,
+        code=error.code,
+        message=error.message,
+        body=_WITHHELD,
+        retry_after=error.retry_after,
+        attempt=error.attempt,
+    )
 
 
 def _path(url: str) -> str:

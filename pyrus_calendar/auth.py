@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from calendar_transport import APIError, DecodeError, IssuedToken, Secret, TokenAuth
+from calendar_transport import APIError, IssuedToken, Secret, TokenAuth
 from calendar_transport.transport import validate_base_url
 
 from .models import AuthAnswer
@@ -68,19 +68,15 @@ class PyrusAuth(TokenAuth):
         if self.person_id is not None:
             body["person_id"] = self.person_id
         # Logging in again is harmless, so a 503 or a dropped connection may be retried.
-        try:
-            answer = await transport.request(
-                "POST",
-                self.auth_url,
-                json=body,
-                response_type=AuthAnswer,
-                idempotent=True,
-                authenticate=False,
-            )
-        except DecodeError as error:
-            # A login answer that does not decode may still carry a live token.
-            error.body = "(withheld: a login answer may carry tokens)"
-            raise
+        answer = await transport.request(
+            "POST",
+            self.auth_url,
+            json=body,
+            response_type=AuthAnswer,
+            idempotent=True,
+            authenticate=False,
+            sensitive=True,
+        )
         if answer.api_url and self.follow_api_url:
             # The same rules as for base_url: plain http only to loopback unless allowed.
             transport.base_url = validate_base_url(

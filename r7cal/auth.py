@@ -138,19 +138,15 @@ class R7Auth(TokenAuth):
 
     async def _call(self, transport: Transport, path: str, body: dict[str, str]) -> LoginResult:
         # Logging in twice is harmless, so a login lost to a gateway error is sent again.
-        try:
-            envelope = await transport.request(
-                "POST",
-                path,
-                json=body,
-                response_type=LoginEnvelope,
-                idempotent=True,
-                authenticate=False,
-            )
-        except DecodeError as error:
-            # A login answer that does not decode may still carry a live token.
-            error.body = "(withheld: a login answer may carry tokens)"
-            raise
+        envelope = await transport.request(
+            "POST",
+            path,
+            json=body,
+            response_type=LoginEnvelope,
+            idempotent=True,
+            authenticate=False,
+            sensitive=True,
+        )
         result = envelope.result
         if result is None or not result.tokens.auth_token:
             status = envelope.status_code or envelope.status or 401

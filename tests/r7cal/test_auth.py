@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 
+from calendar_transport import auth as auth_module
 from r7cal import AuthenticationError, FakeR7Server, R7Auth, R7Client, RetryPolicy
 from r7cal.fake import REFRESH_PATH
 
@@ -36,17 +37,22 @@ async def test_first_call_logs_in_once_and_reuses_the_token(
     assert headers == [alice.token] * 3  # the bare token, no "Bearer"
 
 
-async def test_a_token_near_its_expiry_is_replaced_before_it_is_refused() -> None:
-    async with FakeR7Server(users=PASSWORDS, token_lifetime=30) as server:
-        # 30 s left is inside the default 60 s skew: every call logs in first
+async def test_a_token_near_its_expiry_is_replaced_before_it_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FakeR7Server(users=PASSWORDS, token_lifetime=3600) as server:
         async with client_for(server, "alice") as alice:
             await alice.calendars.list()
+            await alice.calendars.list()
+            assert server.logins["alice"] == 1
+            later = datetime.now(UTC) + timedelta(minutes=59, seconds=30)
+            monkeypatch.setattr(auth_module, "_now", lambda: later)  # 30 s left < 60 s skew
             await alice.calendars.list()
         assert server.logins["alice"] == 2
         assert server.unauthorized == 0
         async with client_for(server, "bob", refresh_skew=timedelta(seconds=5)) as bob:
             await bob.calendars.list()
-            await bob.calendars.list()
+            await bob.calendars.list()  # 30 s left is outside a 5 s skew
         assert server.logins["bob"] == 1
 
 

@@ -37,6 +37,8 @@ class DemoServer(FakeServer):
         self.expires_at: str | None = None
         self.hang = asyncio.Event()  # a request to /slow waits for this
         self.reached_slow = asyncio.Event()
+        self.login_gate: asyncio.Event | None = None  # when set, logins wait for it
+        self.reached_login = asyncio.Event()
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_post("/login", self._login)
@@ -52,6 +54,9 @@ class DemoServer(FakeServer):
 
     async def _login(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.reached_login.set()
+        if self.login_gate is not None:
+            await self.login_gate.wait()
         if body.get("password") != PASSWORD:
             return json_response({"error_code": "invalid_credentials"}, status=401)
         self.logins += 1
@@ -109,6 +114,7 @@ class DemoAuth(TokenAuth):
             response_type=LoginAnswer,
             idempotent=True,
             authenticate=False,
+            sensitive=True,
         )
         return IssuedToken(answer.token, answer.expires_at)
 

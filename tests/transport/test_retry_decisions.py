@@ -113,6 +113,13 @@ def test_retry_after_wins_over_rate_limit_reset() -> None:
     assert retry_after_from_headers({}) is None
 
 
+def test_rate_limit_reset_is_a_wait_only_on_a_429() -> None:
+    # Pyrus sends X-RateLimit-* on every answer: a 503 must back off, not wait for the window
+    assert retry_after_from_headers({"X-RateLimit-Reset": "540"}, 503) is None
+    assert retry_after_from_headers({"X-RateLimit-Reset": "540"}, 429) == 540.0
+    assert retry_after_from_headers({"Retry-After": "3"}, 503) == 3.0
+
+
 def test_backoff_is_full_jitter_under_a_doubling_ceiling() -> None:
     policy = RetryPolicy(initial_backoff=1.0, max_backoff=5.0)
     rng = random.Random(1)

@@ -14,6 +14,7 @@ import pytest
 
 from calendar_transport import (
     AuthenticationError,
+    ClientClosedError,
     DecodeError,
     IssuedToken,
     RequestTimeoutError,
@@ -23,6 +24,7 @@ from calendar_transport import (
     Transport,
     TransportError,
 )
+from calendar_transport import auth as auth_module
 from calendar_transport.errors import APIError
 
 from .support import PASSWORD, DemoAuth, DemoServer, Item
@@ -145,16 +147,48 @@ async def test_token_only_client_raises_on_401(server: DemoServer) -> None:
     assert server.requests_to("/login") == []
 
 
-async def test_token_is_refreshed_before_a_known_expiry(server: DemoServer) -> None:
-    auth = DemoAuth()
-    server.expires_at = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
-    async with _client(server, auth=auth) as transport:
+def _move_clock(monkeypatch: pytest.MonkeyPatch, by: timedelta) -> None:
+    later = datetime.now(UTC) + by
+    monkeypatch.setattr(auth_module, "_now", lambda: later)
+
+
+async def test_token_is_refreshed_before_a_known_expiry(
+    server: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.expires_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    async with _client(server) as transport:
         await transport.request("GET", "/items")
-        # inside the refresh skew: the next call logs in first instead of sending a dying token
+        await transport.request("GET", "/items")
+        assert server.logins == 1  # a fresh token is used
+        _move_clock(monkeypatch, timedelta(minutes=59, seconds=30))
+        # inside the refresh skew: the call logs in first instead of sending a dying token
         await transport.request("GET", "/items")
     assert server.logins == 2
-    assert all(r.headers["Authorization"] != "" for r in server.requests_to("/items"))
-    assert len(server.requests_to("/items")) == 2  # no 401 round trip was needed
+    assert len(server.requests_to("/items")) == 3  # no 401 round trip was needed
+
+
+async def test_a_short_lived_token_is_used_not_replaced_before_every_call(
+    server: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.expires_at = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # < the skew
+    async with _client(server) as transport:
+        for _ in range(3):
+            await transport.request("GET", "/items")
+        assert server.logins == 1
+        _move_clock(monkeypatch, timedelta(seconds=20))  # past half its lifetime
+        await transport.request("GET", "/items")
+    assert server.logins == 2
+
+
+async def test_concurrent_calls_with_refused_credentials_make_one_login(
+    server: DemoServer,
+) -> None:
+    async with _client(server, auth=DemoAuth(password="wrong")) as transport:
+        results = await asyncio.gather(
+            *(transport.request("GET", "/items") for _ in range(10)), return_exceptions=True
+        )
+    assert all(isinstance(result, AuthenticationError) for result in results)
+    assert len(server.requests_to("/login")) == 1
 
 
 async def test_slow_server_trips_the_timeout(server: DemoServer) -> None:
@@ -256,6 +290,64 @@ async def test_closing_cancels_calls_in_flight_with_a_transport_error(server: De
         await call
     server.hang.set()
     assert not call.cancelled()
+
+
+async def test_closing_waits_for_the_calls_not_for_their_callers(server: DemoServer) -> None:
+    transport = _client(server, auth=None)
+    caught: list[BaseException] = []
+    keep_going = asyncio.Event()
+
+    async def poller() -> None:
+        try:
+            await transport.request("GET", "/slow")
+        except TransportError as error:
+            caught.append(error)
+        await keep_going.wait()  # the caller carries on with other work
+
+    task = asyncio.create_task(poller())
+    await server.reached_slow.wait()
+    await transport.aclose()  # returns although the poller is still running
+    assert not task.done()
+    assert isinstance(caught[0], ClientClosedError)
+    keep_going.set()
+    server.hang.set()
+    await task
+
+
+async def test_closing_during_a_login_stops_the_call_and_opens_no_session(
+    server: DemoServer,
+) -> None:
+    server.login_gate = asyncio.Event()
+    transport = _client(server)
+    call = asyncio.create_task(transport.request("GET", "/items"))
+    await server.reached_login.wait()
+    await transport.aclose()
+    with pytest.raises(ClientClosedError):
+        await call
+    assert transport._session is None  # nothing reopened it after the close
+    assert server.requests_to("/items") == []
+    server.login_gate.set()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, '{"token": "tok-leaked-123", "error": "half a login"}'),
+        (200, '{"token": 42, "note": "tok-leaked-123"}'),  # does not decode
+    ],
+)
+async def test_errors_of_a_login_answer_keep_no_body(
+    server: DemoServer, status: int, body: str
+) -> None:
+    server.faults.fail_next(1, status, body=body, path="/login")
+    async with _client(server) as transport:
+        with pytest.raises((APIError, DecodeError)) as caught:
+            await transport.request("GET", "/items")
+    error = caught.value
+    assert error.status == status
+    for text in (error.body, str(error), repr(error)):
+        assert "tok-leaked-123" not in text
+    assert "withheld" in error.body
 
 
 async def test_borrowed_session_stays_open(server: DemoServer) -> None:
