@@ -59,3 +59,28 @@ def require_text(value: object, name: str, *, max_length: int, optional: bool = 
     if len(value) > max_length:
         raise ValueError(f"{name} is {len(value)} characters long; the limit is {max_length}")
     return value
+
+
+def require_int(value: object, name: str) -> int:
+    """An int (a bool is refused, though Python counts it as one)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def require_bool(value: object, name: str) -> bool:
+    """A real bool (``1`` or ``"yes"`` are refused: they usually mean a mistake)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def require_credential(value: object, name: str) -> str | None:
+    """``None`` or a non-empty str; the message never repeats the value (it may be a secret)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    return value

@@ -62,6 +62,7 @@ class _Rule:
     retry_after: str | None = None
     path: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    skip: int = 0  # matching requests to let through before the rule starts
 
     def matches(self, request: web.Request) -> bool:
         return self.path is None or request.path.startswith(self.path)
@@ -103,13 +104,16 @@ class FaultInjector:
         retry_after: float | str | None = None,
         path: str | None = None,
         headers: Mapping[str, str] | None = None,
+        after: int = 0,
     ) -> None:
         """Answer the next ``count`` requests with ``status`` (and Retry-After when given).
 
         ``headers``: more headers for the answer, e.g. a ``Location`` for a 3xx.
+        ``after``: let this many matching requests through first.
         """
         rule = _rule("status", count, 1.0, status, body, content_type, retry_after, path)
         rule.headers.update(headers or {})
+        rule.skip = after
         self._rules.append(rule)
 
     def fail_fraction(
@@ -197,6 +201,9 @@ class FaultInjector:
     def pick(self, request: web.Request) -> _Rule | None:
         for rule in self._rules:
             if rule.remaining == 0 or not rule.matches(request):
+                continue
+            if rule.skip:
+                rule.skip -= 1
                 continue
             if rule.remaining is not None:
                 rule.remaining -= 1

@@ -60,7 +60,7 @@ class PyrusAuth(TokenAuth):
     async def login(self, transport: Transport) -> IssuedToken:
         """``POST /auth``; points the transport at the returned ``api_url`` when there is one."""
         if self.login_name is None or self._security_key is None:
-            raise RuntimeError("PyrusAuth.login() needs login and security_key")
+            raise ValueError("login() needs a client created with login= and security_key=")
         body: dict[str, str | int] = {
             "login": self.login_name,
             "security_key": self._security_key.reveal(),

@@ -15,7 +15,13 @@ import msgspec
 from aiolimiter import AsyncLimiter
 
 from calendar_transport import RetryPolicy, Secret, Transport
-from calendar_transport.checks import require_aware, require_id, require_range
+from calendar_transport.checks import (
+    require_aware,
+    require_bool,
+    require_credential,
+    require_id,
+    require_range,
+)
 from calendar_transport.errors import ErrorEnvelope
 from calendar_transport.transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -99,8 +105,7 @@ class PyrusClient:
             raise ValueError("security_key needs login")
         if login is None and token is None:
             raise ValueError("pass login= and security_key=, or token=")
-        if token is not None and (not isinstance(token, str) or not token):
-            raise TypeError("token must be a non-empty str")
+        require_credential(token, "token")
         if person_id is not None:
             require_id(person_id, "person_id")
         if security_key is not None and not isinstance(security_key, Secret):
@@ -192,7 +197,7 @@ class PyrusClient:
         ``page.has_more`` means the server cut the list; :meth:`iter_calendar` follows it.
         """
         window = _window(start, end, filters, include_meetings)
-        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        require_bool(all_accessed_tasks, "all_accessed_tasks")
         item_count = _check_item_count(item_count)
         return await self._fetch(
             window, True, item_count=item_count, all_accessed=all_accessed_tasks
@@ -222,9 +227,9 @@ class PyrusClient:
         ``contextlib.aclosing``) cancels the look-ahead requests at once.
         """
         window = _window(start, end, filters, include_meetings)
-        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        require_bool(all_accessed_tasks, "all_accessed_tasks")
         concurrency = _check_concurrency(concurrency)
-        _check_bool(allow_incomplete, "allow_incomplete")
+        require_bool(allow_incomplete, "allow_incomplete")
         item_count = _check_item_count(item_count)
         return paginate(
             self._fetcher(all_accessed_tasks, item_count),
@@ -249,9 +254,9 @@ class PyrusClient:
         """Every meeting the calendar returns for ``[start, end]``, each once
         (``include_meetings=true``, paged like :meth:`iter_calendar`)."""
         window = _window(start, end, filters, True)
-        _check_bool(all_accessed_tasks, "all_accessed_tasks")
+        require_bool(all_accessed_tasks, "all_accessed_tasks")
         concurrency = _check_concurrency(concurrency)
-        _check_bool(allow_incomplete, "allow_incomplete")
+        require_bool(allow_incomplete, "allow_incomplete")
         item_count = _check_item_count(item_count)
         return paginate(
             self._fetcher(all_accessed_tasks, item_count),
@@ -363,18 +368,13 @@ def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool)
     start = require_aware(start, "start")
     end = require_aware(end, "end")
     require_range(start, end, strict=True)
-    _check_bool(meetings, "include_meetings")
+    require_bool(meetings, "include_meetings")
     try:
         mask = CalendarFilter.parse(filters)
     except ValueError as error:
         raise ValueError(f"filters={filters!r:.60}: {error}") from None
     # The wire has whole seconds only: round outwards so the window asked for is covered.
     return Window(floor_second(start), ceil_second(end), mask, meetings)
-
-
-def _check_bool(value: object, name: str) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
 
 
 def _check_item_count(value: object) -> int:

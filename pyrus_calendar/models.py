@@ -165,6 +165,14 @@ class MeetingJoinParameters(PyrusModel, frozen=True):
             if isinstance(value, int):
                 msgspec.structs.force_setattr(self, name, str(value))
 
+    def __repr__(self) -> str:
+        # The join password is a secret like any other: never in a repr or a log line.
+        password = None if self.password is None else "***"
+        return (
+            f"MeetingJoinParameters(url={self.url!r}, external_id={self.external_id!r}, "
+            f"password={password!r})"
+        )
+
 
 class Meeting(TimedModel, frozen=True):
     """A video meeting attached to a task; ``duration`` is in minutes."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -13,6 +13,9 @@ from calendar_transport import APIError, NotFoundError, Transport
 from calendar_transport.errors import ErrorEnvelope
 
 T = TypeVar("T")
+
+#: R7 documents no length limits; this only stops an accidental megabyte in a name.
+MAX_TEXT: Final = 4096
 
 logger = logging.getLogger("r7cal")
 
@@ -57,7 +60,11 @@ def format_datetime(value: datetime) -> str:
 
 
 def as_list(answer: list[T] | T | None) -> list[T]:
-    """A listing as a list, also when the server answered a single object or ``null``."""
+    """A listing as a list, also when the server answered a single object or ``null``.
+
+    The resources ask the transport for ``list[X] | X | None``; a union is not a ``type[T]``
+    for its overloads, so they keep it in an ``Any`` constant and type the stored answer.
+    """
     if answer is None:
         return []
     if isinstance(answer, list):

@@ -8,18 +8,14 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from calendar_transport import Transport
-from calendar_transport.checks import require_id, require_ids, require_text
+from calendar_transport.checks import require_id, require_ids, require_int, require_text
 
-from ._wire import as_list, call_expecting_true, delete_expecting_true
+from ._wire import MAX_TEXT, as_list, call_expecting_true, delete_expecting_true
 from .models import AccessLevel, Calendar, ShareResult
 
 #: ``EntityType`` of a calendar in ``POST /api/v1/Share``
 CALENDAR_ENTITY_TYPE: Final = 14
 
-# R7 documents no length limits; this only stops an accidental megabyte.
-_MAX_TEXT: Final = 4096
-# A union is not a ``type[T]`` for the transport's overloads; the annotation where the
-# answer is stored keeps it typed.
 _LISTING: Any = list[Calendar] | Calendar | None
 _COLOR = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
@@ -32,12 +28,6 @@ def check_color(value: object) -> str:
     if not _COLOR.fullmatch(color):
         raise ValueError(f"color must be '#RGB' or '#RRGGBB', got {value!r:.40}")
     return color
-
-
-def _check_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    return value
 
 
 class Calendars:
@@ -56,10 +46,10 @@ class Calendars:
     ) -> Calendar:
         """Create a calendar (``POST /api/v1/Calendars/save``). ``name`` may be empty."""
         fields = {
-            "Name": require_text(name, "name", max_length=_MAX_TEXT),
-            "ShortName": require_text(short_name, "short_name", max_length=_MAX_TEXT),
-            "Type": _check_int(type, "type"),
-            "Status": _check_int(status, "status"),
+            "Name": require_text(name, "name", max_length=MAX_TEXT),
+            "ShortName": require_text(short_name, "short_name", max_length=MAX_TEXT),
+            "Type": require_int(type, "type"),
+            "Status": require_int(status, "status"),
             "Color": None if color is None else check_color(color),
         }
         body = {key: value for key, value in fields.items() if value is not None}

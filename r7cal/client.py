@@ -8,6 +8,7 @@ from types import TracebackType
 import aiohttp
 
 from calendar_transport import RetryPolicy, Secret, Transport
+from calendar_transport.checks import require_credential
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 from ._wire import error_envelope
@@ -50,6 +51,7 @@ class R7Client:
     ) -> None:
         if token is None and login is None:
             raise ValueError("pass login= and password=, or token=")
+        require_credential(token, "token")
         for name, path in (("refresh_path", refresh_path), ("login_path", login_path)):
             if path is not None and not isinstance(path, str):
                 raise TypeError(f"{name} must be a str, not {type(path).__name__}")

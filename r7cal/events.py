@@ -10,21 +10,19 @@ from typing import Any, Final
 from calendar_transport import Transport
 from calendar_transport.checks import (
     require_aware,
+    require_bool,
     require_id,
     require_ids,
     require_range,
     require_text,
 )
 
-from ._wire import as_list, delete_expecting_true, format_datetime
+from ._wire import MAX_TEXT, as_list, delete_expecting_true, format_datetime
 from .models import Event
 
 DEFAULT_WINDOW: Final = timedelta(days=31)
 
-_MAX_TEXT: Final = 4096
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
-# A union is not a ``type[T]`` for the transport's overloads; the annotation where the
-# answer is stored keeps it typed.
 _LISTING: Any = list[Event] | Event | None
 
 
@@ -59,8 +57,7 @@ class Events:
         ``end`` may be left out only when ``all_day`` is true. Without ``calendar_id`` the
         event goes to the user's main calendar. Dates in the past are allowed.
         """
-        if not isinstance(all_day, bool):
-            raise TypeError(f"all_day must be a bool, not {type(all_day).__name__}")
+        require_bool(all_day, "all_day")
         begins = _start_of(start, "start", all_day=all_day)
         ends: datetime | None = None
         if end is not None:
@@ -69,7 +66,7 @@ class Events:
         elif not all_day:
             raise ValueError("end is required unless all_day=True")
         fields = {
-            "Name": require_text(name, "name", max_length=_MAX_TEXT),
+            "Name": require_text(name, "name", max_length=MAX_TEXT),
             "CalendarId": None if calendar_id is None else require_id(calendar_id, "calendar_id"),
             "StartDate": format_datetime(begins),
             "EndDate": None if ends is None else format_datetime(ends),

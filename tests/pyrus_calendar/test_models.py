@@ -14,6 +14,8 @@ from pyrus_calendar import (
     File,
     FormField,
     FormLinkValue,
+    Meeting,
+    MeetingJoinParameters,
     MultipleChoiceValue,
     Person,
     ProjectsValue,
@@ -246,3 +248,10 @@ def test_form_field_of_builds_raw_values() -> None:
     person = FormField.of("person", Person(id=3, first_name="Ян"), id=9)
     assert person.raw_value == {"id": 3, "first_name": "Ян"}
     assert person.value == Person(id=3, first_name="Ян")
+
+
+def test_meeting_join_password_stays_out_of_reprs() -> None:
+    meeting = Meeting(id=1, join_parameters=MeetingJoinParameters(url="https://m", password=4321))
+    assert "4321" not in repr(meeting)
+    assert meeting.join_parameters is not None
+    assert meeting.join_parameters.password == "4321"  # still there for the caller

@@ -215,11 +215,30 @@ async def test_stopping_early_leaves_no_request_running(server: FakePyrusServer)
 
 
 async def test_an_error_stops_the_iteration_and_its_requests(server: FakePyrusServer) -> None:
-    server.add_tasks(spread_over_day(500, seed=6))
+    server.add_tasks(spread_over_day(2000, seed=6))
+    server.faults.add_latency(0.01, path="/v4/calendar")
     async with client_for(server, retry=RetryPolicy(attempts=1)) as client:
         await client.login()
-        server.faults.fail_next(1, 500, path="/v4/calendar")
+        # the whole day and its two halves are cut: the fourth request fails while the
+        # other look-ahead requests are in flight
+        server.faults.fail_next(1, 500, path="/v4/calendar", after=3)
         with pytest.raises(ServerError):
+            async for _ in client.iter_calendar(DAY, NEXT_DAY, concurrency=4):
+                pass
+        assert len(server.requests_to("/v4/calendar")) > 4  # look-ahead had been started
+        assert fetch_tasks_left() == []
+
+
+async def test_meetings_walk_is_complete_when_only_tasks_overflow(
+    server: FakePyrusServer,
+) -> None:
+    crowded = DAY + timedelta(hours=9)
+    server.add_tasks(task_due(i, crowded) for i in range(1, 151))  # 150 tasks in one second
+    server.add_meeting(Meeting(id=7, start_time=crowded, duration=30))
+    async with client_for(server) as client:
+        # item_count limits tasks, not meetings: the cut second still carried the meeting
+        meetings = [m.id async for m in client.iter_meetings(DAY, NEXT_DAY)]
+        with pytest.raises(IncompleteResultsError):
             async for _ in client.iter_calendar(DAY, NEXT_DAY):
                 pass
-        assert fetch_tasks_left() == []
+    assert meetings == [7]
