@@ -8,7 +8,8 @@ PIP_FLAGS := -q --disable-pip-version-check
 
 # The pinned test environment (constraints/test.txt keeps aioresponses working).
 $(VENV)/.stamp-test: pyproject.toml constraints/test.txt
-	@$(VENV)/bin/python -c '' 2>/dev/null || (rm -rf $(VENV) && $(PYTHON) -m venv $(VENV))
+	@$(VENV)/bin/python -c '' 2>/dev/null || (rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)) \
+		|| { echo "'$(PYTHON) -m venv' failed: on Debian/Ubuntu install python3-venv"; exit 1; }
 	$(VENV)/bin/pip install $(PIP_FLAGS) -c constraints/test.txt -e '.[test]'
 	@touch $@
 
@@ -18,7 +19,8 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-test
 
 # The newest aiohttp, for the tests that cross a real socket (aioresponses is not used there).
 $(LATEST)/.stamp: pyproject.toml
-	@$(LATEST)/bin/python -c '' 2>/dev/null || (rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST))
+	@$(LATEST)/bin/python -c '' 2>/dev/null || (rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)) \
+		|| { echo "'$(PYTHON) -m venv' failed: on Debian/Ubuntu install python3-venv"; exit 1; }
 	$(LATEST)/bin/pip install $(PIP_FLAGS) -e '.[test]'
 	$(LATEST)/bin/pip install $(PIP_FLAGS) -U aiohttp
 	@touch $@
