@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 import msgspec
@@ -22,6 +21,7 @@ from calendar_transport.checks import (
     require_id,
     require_range,
 )
+from calendar_transport.client_base import ClientBase
 from calendar_transport.errors import ErrorEnvelope
 from calendar_transport.transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -34,6 +34,8 @@ from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
 from .models import CalendarPage, Meeting, Task
 from .paging import Fetch, Window, ceil_second, floor_second, format_utc, paginate
+
+T = TypeVar("T", Task, Meeting)
 
 __all__ = ["PyrusClient", "RateLimit"]
 
@@ -60,7 +62,7 @@ class RateLimit:
             raise ValueError(f"RateLimit.period must be positive, got {self.period}")
 
 
-class PyrusClient:
+class PyrusClient(ClientBase):
     """An async client for the Pyrus calendar.
 
     Give ``login`` and ``security_key`` (the client logs in on first use and again after a
@@ -158,24 +160,6 @@ class PyrusClient:
         """Logins made by this client."""
         return self.auth.logins
 
-    # ---- lifecycle -----------------------------------------------------------------------
-
-    async def __aenter__(self) -> PyrusClient:
-        await self.transport.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP session if this client opened it."""
-        await self.transport.aclose()
-
     async def login(self) -> str:
         """Log in now and return the new access token (other calls log in on their own)."""
         return await self.auth.refresh(self.transport, stale=self.auth.token)
@@ -227,17 +211,8 @@ class PyrusClient:
         ``contextlib.aclosing``) cancels the look-ahead requests at once.
         """
         window = _window(start, end, filters, include_meetings)
-        require_bool(all_accessed_tasks, "all_accessed_tasks")
-        concurrency = _check_concurrency(concurrency)
-        require_bool(allow_incomplete, "allow_incomplete")
-        item_count = _check_item_count(item_count)
-        return paginate(
-            self._fetcher(all_accessed_tasks, item_count),
-            window,
-            pick=_tasks,
-            key=_task_id,
-            concurrency=concurrency,
-            allow_incomplete=allow_incomplete,
+        return self._walk(
+            window, all_accessed_tasks, concurrency, allow_incomplete, item_count, _tasks, _task_id
         )
 
     def iter_meetings(
@@ -254,22 +229,42 @@ class PyrusClient:
         """Every meeting the calendar returns for ``[start, end]``, each once
         (``include_meetings=true``, paged like :meth:`iter_calendar`)."""
         window = _window(start, end, filters, True)
-        require_bool(all_accessed_tasks, "all_accessed_tasks")
-        concurrency = _check_concurrency(concurrency)
-        require_bool(allow_incomplete, "allow_incomplete")
-        item_count = _check_item_count(item_count)
-        return paginate(
-            self._fetcher(all_accessed_tasks, item_count),
+        return self._walk(
             window,
-            pick=_meetings,
-            key=_meeting_id,
-            concurrency=concurrency,
-            allow_incomplete=allow_incomplete,
-            want_tasks=False,
+            all_accessed_tasks,
+            concurrency,
+            allow_incomplete,
+            item_count,
+            _meetings,
+            _meeting_id,
         )
 
-    def _fetcher(self, all_accessed: bool, item_count: int) -> Fetch:
-        return functools.partial(self._fetch, item_count=item_count, all_accessed=all_accessed)
+    def _walk(
+        self,
+        window: Window,
+        all_accessed: object,
+        concurrency: object,
+        allow_incomplete: object,
+        item_count: object,
+        pick: Callable[[CalendarPage], Sequence[T]],
+        key: Callable[[T], int],
+    ) -> AsyncGenerator[T, None]:
+        # Checked here, on the call, so bad input fails before any request (an async
+        # generator would only start when first iterated).
+        fetch: Fetch = functools.partial(
+            self._fetch,
+            item_count=_check_item_count(item_count),
+            all_accessed=require_bool(all_accessed, "all_accessed_tasks"),
+        )
+        return paginate(
+            fetch,
+            window,
+            pick=pick,
+            key=key,
+            concurrency=_check_concurrency(concurrency),
+            allow_incomplete=require_bool(allow_incomplete, "allow_incomplete"),
+            want_tasks=pick is _tasks,
+        )
 
     async def _fetch(
         self,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import TracebackType
 
 import aiohttp
 
 from calendar_transport import RetryPolicy, Secret, Transport
 from calendar_transport.checks import require_credential
+from calendar_transport.client_base import ClientBase
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 from ._wire import error_envelope
@@ -18,7 +18,7 @@ from .events import Events
 from .models import LoginResult, User
 
 
-class R7Client:
+class R7Client(ClientBase):
     """An async client for the R7-Office organizer calendar API.
 
     Give ``login`` and ``password`` (the client logs in on first use, again before the token
@@ -102,19 +102,3 @@ class R7Client:
     def token(self) -> str | None:
         """The current token, to persist and pass as ``token=`` later (never logged)."""
         return self.auth.token
-
-    async def aclose(self) -> None:
-        """Close the HTTP session if the client opened it; calls in flight are stopped."""
-        await self.transport.aclose()
-
-    async def __aenter__(self) -> R7Client:
-        await self.transport.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.transport.__aexit__(exc_type, exc, tb)

@@ -294,7 +294,7 @@ def test_pyrus_client_arguments(kwargs: dict[str, Any], error: type[Exception], 
 
 
 def _public(cls: type) -> set[str]:
-    return {name for name in vars(cls) if not name.startswith("_")}
+    return {name for name in dir(cls) if not name.startswith("_")}
 
 
 def test_the_catalogue_covers_every_public_method() -> None:

@@ -1,0 +1,31 @@
+"""What every backend client shares: ``async with`` and ``aclose()`` over its transport."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from .transport import Transport
+
+
+class ClientBase:
+    """Lifecycle of a backend client; the subclass sets :attr:`transport` in ``__init__``."""
+
+    transport: Transport
+
+    async def __aenter__(self) -> Self:
+        await self.transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop calls in flight (they raise ``ClientClosedError``) and close the HTTP session
+        if the client opened it (a session you passed in stays open)."""
+        await self.transport.aclose()
