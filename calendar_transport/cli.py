@@ -321,3 +321,26 @@ def write_output(text: str | bytes, path: str | None, stdout: TextIO) -> None:
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     with open(path, "wb") as file:
         file.write(data)
+
+
+def run_cli(
+    parser: argparse.ArgumentParser,
+    execute: Callable[[argparse.Namespace, TextIO, TextIO], Coroutine[Any, Any, int]],
+    argv: Sequence[str] | None,
+    *,
+    program: str,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """A tool's ``main``: parse ``argv``, run ``execute`` and return the exit code.
+
+    ``--help`` and usage errors return argparse's code; expected failures print one line
+    (:func:`run_command`).
+    """
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    return run_command(lambda: execute(args, out, err), program=program, stderr=err)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TextIO
@@ -17,7 +16,6 @@ from typing import TextIO
 from calendar_transport import RetryPolicy
 from calendar_transport.cli import (
     EXIT_OK,
-    EXIT_USAGE,
     Progress,
     add_common_options,
     check_output_support,
@@ -26,7 +24,7 @@ from calendar_transport.cli import (
     output_mode,
     parse_when,
     render_table,
-    run_command,
+    run_cli,
     shared_default,
     track,
     write_json_lines,
@@ -52,14 +50,7 @@ def main(
     stderr: TextIO | None = None,
 ) -> int:
     """Run the command line ``argv``; returns the exit code (0 on success)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    parser = build_parser()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = parser.parse_args(argv)
-    except SystemExit as stop:  # --help, or a usage error argparse already printed
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    return run_command(lambda: execute(args, out, err), program=PROGRAM, stderr=err)
+    return run_cli(build_parser(), execute, argv, program=PROGRAM, stdout=stdout, stderr=stderr)
 
 
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
