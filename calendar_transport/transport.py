@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying
 
 from . import __version__
 from .auth import TokenAuth
+from .checks import require_bool
 from .errors import (
     APIError,
     AuthenticationError,
@@ -138,6 +139,7 @@ class Transport:
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session)!r}")
+        require_bool(allow_insecure, "allow_insecure")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
         for name, value in (("timeout", timeout), ("deadline", deadline)):
@@ -193,7 +195,6 @@ class Transport:
     # ---- lifecycle --------------------------------------------------------------------
 
     async def __aenter__(self) -> Transport:
-        self._closing = False
         return self
 
     async def __aexit__(

@@ -114,8 +114,7 @@ class PyrusClient(ClientBase):
             if not isinstance(security_key, str) or not security_key:
                 raise TypeError("security_key must be a non-empty str")
             security_key = Secret(security_key)
-        if not isinstance(allow_insecure, bool):
-            raise TypeError(f"allow_insecure must be a bool, not {type(allow_insecure).__name__}")
+        require_bool(allow_insecure, "allow_insecure")  # used below, before the transport checks it
         base_url = validate_base_url(base_url, allow_insecure=allow_insecure)
         if auth_url is None:
             auth_url = auth_url_for(base_url)

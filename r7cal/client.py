@@ -55,8 +55,6 @@ class R7Client(ClientBase):
         for name, path in (("refresh_path", refresh_path), ("login_path", login_path)):
             if path is not None and not isinstance(path, str):
                 raise TypeError(f"{name} must be a str, not {type(path).__name__}")
-        if not isinstance(allow_insecure, bool):
-            raise TypeError(f"allow_insecure must be a bool, not {type(allow_insecure).__name__}")
         self.auth = R7Auth(
             login=login,
             password=password,
