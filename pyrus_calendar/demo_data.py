@@ -78,6 +78,9 @@ def seed(server: FakePyrusServer, *, now: datetime | None = None, seed: int = 5)
             moment = start + timedelta(seconds=rng.randrange(0, span, 300))
         # Office hours, so the table reads like a real calendar.
         moment = moment if number < due_soon else moment.replace(hour=rng.randrange(6, 16))
+        if number >= due_soon and now <= moment <= now + timedelta(hours=1):
+            # Only the first few are "due in the next hour", whatever the time of day.
+            moment += timedelta(hours=2)
         responsible = rng.choice(PEOPLE)
         pattern, client = rng.choice(_SUBJECTS), rng.choice(_CLIENTS)
         subject: str | None = pattern.format(n=rng.randrange(100, 999), client=client)

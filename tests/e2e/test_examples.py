@@ -228,3 +228,16 @@ def test_the_service_example_runs_against_the_fake(capsys: pytest.CaptureFixture
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3  # the demo's three tasks due within the hour, reported once
     assert all(line.startswith("due at ") for line in lines)
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_the_demo_has_exactly_its_due_soon_tasks_at_any_hour(hour: int) -> None:
+    now = datetime(2026, 12, 1, hour, 40, tzinfo=UTC)
+    server = FakePyrusServer()
+    data = pyrus_demo.seed(server, now=now)
+    soon = [
+        stored.id
+        for stored in server._tasks.values()
+        if stored.due is not None and now <= stored.due <= now + timedelta(hours=1)
+    ]
+    assert len(soon) == data.due_within_hour
