@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import math
 import os
 import re
 import shutil
+import stat
 import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import msgspec
 
@@ -28,6 +31,11 @@ from .errors import (
     TransportError,
 )
 
+if TYPE_CHECKING:
+    import icalendar
+
+    from .ical import HasIcal
+
 # Distinct exit codes, so scripts can tell failures apart (2 is argparse's usage error).
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -41,6 +49,9 @@ EXIT_INCOMPLETE = 8
 EXIT_BAD_ANSWER = 9
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `tool | head`
+
+MAX_ID = 2**63 - 1  # no server stores a larger id; a longer number is a typing mistake
+MAX_RETRIES = 100
 
 T = TypeVar("T")
 
@@ -186,28 +197,142 @@ def describe_failure(error: BaseException) -> tuple[int, str]:
 
 
 def run_command(
-    main: Callable[[], Coroutine[Any, Any, int]], *, program: str, stderr: TextIO | None = None
+    main: Callable[[], Coroutine[Any, Any, int]],
+    *,
+    program: str,
+    stderr: TextIO | None = None,
+    stdout: TextIO | None = None,
 ) -> int:
-    """Run an async command; expected failures print one line and return their exit code."""
+    """Run an async command; every failure prints one line and returns its exit code."""
     stream = stderr or sys.stderr
     try:
         return asyncio.run(main())
     except KeyboardInterrupt:
-        stream.write(f"{program}: interrupted\n")
+        say(stream, program, "interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader (`| head`) has gone: stop quietly, and keep Python's exit-time flush
-        # of stdout from failing again with a traceback.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout(stdout)
         return EXIT_BROKEN_PIPE
-    except (CalendarError, ValueError, TypeError) as error:
-        if isinstance(error, ValueError | TypeError):
-            code, message = EXIT_USAGE, f"invalid input: {error}"
-        else:
-            code, message = describe_failure(error)
-        stream.write(f"{program}: {message}\n")
+    except (CalendarError, ValueError, TypeError, OverflowError, OSError) as error:
+        code, message = _describe(error)
+        say(stream, program, message)
         return code
+    except Exception as error:  # a bug: still one line, never a traceback in a person's shell
+        say(stream, program, f"unexpected error (please report it): {_name(error)}")
+        return EXIT_ERROR
+
+
+def _describe(error: Exception) -> tuple[int, str]:
+    if isinstance(error, CalendarError):
+        return describe_failure(error)
+    if isinstance(error, OSError):
+        # What is left after the transport mapped network errors: the local file system.
+        where = f": {error.filename}" if error.filename else ""
+        return EXIT_ERROR, f"{error.strerror or error}{where}"
+    # ValueError, TypeError and OverflowError reach here from checks on what was typed
+    # (OverflowError: a date pushed past year 9999 by arithmetic).
+    return EXIT_USAGE, f"invalid input: {error}"
+
+
+def _name(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _silence_stdout(stdout: TextIO | None) -> None:
+    # The reader (`| head`) has gone: stop quietly, and keep Python's exit-time flush of
+    # stdout from failing again with a traceback. Only the process's own stdout is touched:
+    # a caller's stream (a test's StringIO) is not ours to redirect.
+    if stdout is not None and stdout is not sys.stdout:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines included) escaped, so it stays one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def say(stream: TextIO, program: str, message: str) -> None:
+    """Write ``program: message`` as one line on ``stream``; a closed stream is ignored."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(f"{program}: {printable(message)}\n")
+        stream.flush()
+
+
+# ---- argument types: what a person types, refused with one line before anything is sent ---
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2) that points to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the mistake and exit with :data:`EXIT_USAGE`."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {printable(message)} (see {self.prog} --help)\n")
+
+
+def when_argument(text: str) -> datetime:
+    """``--from`` / ``--to`` / ``--start``: :func:`parse_when`, with out-of-range dates refused."""
+    try:
+        return parse_when(text)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r:.60} is outside the dates a calendar can hold (years 1 to 9999)"
+        ) from None
+    except ValueError as error:  # argparse would name the function, not the mistake
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _whole_number(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is not a whole number from {low} to {high}")
+    return value
+
+
+def id_argument(text: str) -> int:
+    """An id: a whole number from 1 to :data:`MAX_ID`."""
+    return _whole_number(text, 1, MAX_ID)
+
+
+def retries_argument(text: str) -> int:
+    """``--retries``: a whole number from 0 to :data:`MAX_RETRIES`."""
+    return _whole_number(text, 0, MAX_RETRIES)
+
+
+def count_argument(low: int, high: int) -> Callable[[str], int]:
+    """An argument type for a whole number from ``low`` to ``high``."""
+
+    def count(text: str) -> int:
+        return _whole_number(text, low, high)
+
+    return count
+
+
+def seconds_argument(text: str) -> float:
+    """``--timeout``: a finite number of seconds above zero (``inf``, ``nan``, ``0`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is not a number of seconds above 0")
+    return value
+
+
+def text_argument(text: str) -> str:
+    """A name: not empty or only spaces."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 # ---- options and output both command-line tools share --------------------------------------
@@ -253,17 +378,17 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool = False)
     )
     group.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_argument,
         metavar="SECONDS",
         default=shared_default(30.0, nested=nested),
         help="seconds one HTTP attempt may take (default 30)",
     )
     group.add_argument(
         "--retries",
-        type=int,
+        type=retries_argument,
         metavar="N",
         default=shared_default(3, nested=nested),
-        help="retries of a failed safe request (default 3; 0 turns retries off)",
+        help=f"retries of a failed safe request, 0..{MAX_RETRIES} (default 3; 0 turns retries off)",
     )
     group.add_argument(
         "--allow-insecure",
@@ -282,8 +407,13 @@ def output_mode(args: argparse.Namespace) -> str:
     return "table"
 
 
-def check_output_support(args: argparse.Namespace) -> None:
-    """Fail before any request when ``--ics`` is asked for without the ``ics`` extra."""
+def check_output(args: argparse.Namespace) -> None:
+    """Fail before any request when the output cannot be produced or written.
+
+    ``--ics`` needs the ``ics`` extra; ``--output FILE`` must be a file that can be written
+    (its folder must exist: none is created), so a ``create`` is never sent when its result
+    would be lost.
+    """
     if output_mode(args) == "ics":
         from .ical import require_icalendar
 
@@ -291,6 +421,83 @@ def check_output_support(args: argparse.Namespace) -> None:
             require_icalendar()
         except ImportError as error:
             raise ValueError(str(error)) from None
+    path = getattr(args, "output", None)
+    if path is not None:
+        check_writable(path)
+
+
+def check_writable(path: str) -> None:
+    """Raise ``ValueError`` naming ``path`` unless a file can be written there.
+
+    The check tries for real (permission bits do not bind root, nor say a disk is read-only),
+    and leaves nothing behind: an existing file is opened without truncating it, a new one
+    is created and removed again.
+    """
+    if not path:
+        raise ValueError("--output must name a file")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise ValueError(f"--output {path}: {error.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ValueError(f"--output {path} is a directory, not a file")
+    if mode is not None and not stat.S_ISREG(mode):
+        return  # /dev/null, /dev/stdout, a named pipe: opening one may block or consume it
+    folder = os.path.dirname(path) or "."
+    if mode is None and not os.path.isdir(folder):
+        raise ValueError(f"--output {path}: the folder {folder} does not exist")
+    flags = os.O_WRONLY if mode is not None else os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        descriptor = os.open(path, flags, 0o666)
+    except OSError as error:
+        if error.errno == errno.EEXIST:  # appeared since the stat (or a dangling link):
+            return  # not ours to remove; the write itself will say if it fails
+        raise ValueError(f"--output {path}: {error.strerror}") from None
+    os.close(descriptor)
+    if mode is None:
+        os.unlink(path)
+
+
+class _Component:
+    # A VEVENT already built, in the shape build_calendar_async expects.
+    def __init__(self, component: icalendar.Event) -> None:
+        self._component = component
+
+    def to_ical(self) -> icalendar.Event:
+        return self._component
+
+
+async def export_ics(items: AsyncIterable[HasIcal], *, name: str) -> tuple[bytes, list[str]]:
+    """An iCalendar file of every item that can be exported, and why each other one cannot.
+
+    An item without the dates a VEVENT needs is left out (and its reason kept) instead of
+    failing the whole export.
+    """
+    from .ical import build_calendar_async
+
+    reasons: list[str] = []
+
+    async def exportable() -> AsyncGenerator[_Component, None]:
+        async for item in items:
+            try:
+                component = item.to_ical()
+            except (ValueError, OverflowError) as error:
+                reasons.append(str(error) or type(error).__name__)
+            else:
+                yield _Component(component)
+
+    data = await build_calendar_async(exportable(), name=name)
+    return data, reasons
+
+
+def report_left_out(err: TextIO, program: str, reasons: Sequence[str], noun: str) -> None:
+    """One line on ``err`` saying how many items the export left out, and the first reason."""
+    if not reasons:
+        return
+    more = f" and {len(reasons) - 1} more" if len(reasons) > 1 else ""
+    say(err, program, f"{len(reasons)} {noun} left out of the iCalendar file ({reasons[0]}{more})")
 
 
 async def track(
@@ -343,4 +550,10 @@ def run_cli(
             args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse already printed
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    return run_command(lambda: execute(args, out, err), program=program, stderr=err)
+    except KeyboardInterrupt:
+        say(err, program, "interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `--help | head -1`
+        _silence_stdout(stdout)
+        return EXIT_BROKEN_PIPE
+    return run_command(lambda: execute(args, out, err), program=program, stderr=err, stdout=stdout)

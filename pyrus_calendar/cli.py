@@ -18,21 +18,25 @@ from typing import TextIO, TypeVar
 from calendar_transport import RetryPolicy
 from calendar_transport.cli import (
     EXIT_OK,
+    CommandParser,
     Progress,
     add_common_options,
-    check_output_support,
+    check_output,
+    count_argument,
     env_default,
+    export_ics,
     format_when,
+    id_argument,
     output_mode,
-    parse_when,
     render_table,
+    report_left_out,
     run_cli,
     shared_default,
     track,
+    when_argument,
     write_json_lines,
     write_output,
 )
-from calendar_transport.ical import build_calendar_async
 
 from .auth import CLOUD_API_URL
 from .client import MAX_ITEM_COUNT, PyrusClient
@@ -61,7 +65,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run parsed arguments: connect (or start the demo server), then list."""
     if args.to <= args.start:
         raise ValueError("--to must be after --from")
-    check_output_support(args)
+    check_output(args)
     async with contextlib.AsyncExitStack() as stack:
         options: dict[str, str | None] = {}
         if args.demo:
@@ -184,21 +188,12 @@ async def _list(
     progress = Progress(err)
     tracked = track(items, progress, lambda: pyrus.calendar_requests)
     mode = output_mode(args)
-    skipped = 0
+    left_out: list[str] = []
     async with contextlib.aclosing(tracked):
         if mode == "ics":
-
-            async def datable() -> AsyncIterator[T]:
-                nonlocal skipped
-                async for item in tracked:
-                    # A task the calendar returned only for a reminder or a step deadline
-                    # has no date of its own to put in a calendar file.
-                    if isinstance(item, Task) and _task_when(item) is None:
-                        skipped += 1
-                    else:
-                        yield item
-
-            data = await build_calendar_async(datable(), name=f"Pyrus {args.command}")
+            # A task the calendar returned only for a reminder or a step deadline has no
+            # date of its own to put in a calendar file: it is left out and counted.
+            data, left_out = await export_ics(tracked, name=f"Pyrus {args.command}")
             write_output(data, args.output, out)
         elif mode == "json" and args.output is None:
             # JSON lines reach a pipe as they arrive, not after the whole listing.
@@ -212,10 +207,10 @@ async def _list(
         else:
             found = [item async for item in tracked]
             write_output(_table(found) + "\n", args.output, out)
-    if skipped:
-        err.write(f"{PROGRAM}: {skipped} tasks without a due or scheduled date left out\n")
+    report_left_out(err, PROGRAM, left_out, args.command)
     if args.output is not None:
-        err.write(f"{PROGRAM}: wrote {progress.items - skipped} {args.command} to {args.output}\n")
+        written = progress.items - len(left_out)
+        err.write(f"{PROGRAM}: wrote {written} {args.command} to {args.output}\n")
     return EXIT_OK
 
 
@@ -238,15 +233,8 @@ def _table(items: Sequence[Task | Meeting]) -> str:
 def _filters(text: str) -> CalendarFilter:
     try:
         return CalendarFilter.parse(text)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _page_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_ITEM_COUNT:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_ITEM_COUNT}")
-    return value
 
 
 def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
@@ -274,7 +262,7 @@ def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
     )
     group.add_argument(
         "--person-id",
-        type=int,
+        type=id_argument,
         default=shared_default(None, nested=nested),
         help="act as this person (Pyrus' person_id)",
     )
@@ -283,8 +271,8 @@ def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pyrus-calendar`` argument parser."""
-    when_help = "ISO date or datetime, or today, tomorrow, +7d, -2d, +3h"
-    parser = argparse.ArgumentParser(
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; negative with =: --from=-2d"
+    parser = CommandParser(
         prog=PROGRAM,
         description="Pyrus calendar tasks and meetings from the command line. Every page "
         "of a long listing is followed to the end.",
@@ -301,9 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=about, description=about)
         _add_options(command, nested=True)
         command.add_argument(
-            "--from", dest="start", type=parse_when, default="today", help=f"{when_help} (today)"
+            "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
         )
-        command.add_argument("--to", type=parse_when, default="+7d", help=f"{when_help} (+7d)")
+        command.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
         command.add_argument(
             "--filter",
             type=_filters,
@@ -319,9 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.add_argument(
             "--page-size",
-            type=_page_size,
+            "--item-count",
+            dest="page_size",
+            type=count_argument(1, MAX_ITEM_COUNT),
             default=MAX_ITEM_COUNT,
             metavar="N",
-            help=f"tasks per request, 1..{MAX_ITEM_COUNT} (default {MAX_ITEM_COUNT})",
+            help=f"tasks per request (the API's item_count), 1..{MAX_ITEM_COUNT} "
+            f"(default {MAX_ITEM_COUNT})",
         )
     return parser

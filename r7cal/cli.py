@@ -16,21 +16,25 @@ from typing import TextIO
 from calendar_transport import RetryPolicy
 from calendar_transport.cli import (
     EXIT_OK,
+    CommandParser,
     Progress,
     add_common_options,
-    check_output_support,
+    check_output,
     env_default,
+    export_ics,
     format_when,
+    id_argument,
     output_mode,
-    parse_when,
     render_table,
+    report_left_out,
     run_cli,
     shared_default,
+    text_argument,
     track,
+    when_argument,
     write_json_lines,
     write_output,
 )
-from calendar_transport.ical import build_calendar_async
 
 from .client import R7Client
 from .demo_data import DEMO_LOGIN, DEMO_USERS, demo_server, seed
@@ -58,7 +62,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     handler: Handler = args.handler
     if output_mode(args) == "ics" and not getattr(args, "listing", False):
         raise ValueError("--ics works with 'events list' only")
-    check_output_support(args)
+    check_output(args)
     async with contextlib.AsyncExitStack() as stack:
         credentials: tuple[str, str | None, str | None, str | None]
         if args.demo:
@@ -197,9 +201,10 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
         lambda: r7.transport.attempts - baseline,
     )
     mode = output_mode(args)
+    left_out: list[str] = []
     async with contextlib.aclosing(events):
         if mode == "ics":
-            data = await build_calendar_async(events, name="R7 events")
+            data, left_out = await export_ics(events, name="R7 events")
             write_output(data, args.output, out)
         elif mode == "json" and args.output is None:
             # JSON lines reach a pipe as they arrive, not after the whole listing.
@@ -221,8 +226,10 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
             ]
             table = render_table(rows, _EVENT_HEADERS)
             write_output(table + "\n", args.output, out)
+    report_left_out(err, PROGRAM, left_out, "events")
     if args.output is not None:
-        err.write(f"{PROGRAM}: wrote {progress.items} events to {args.output}\n")
+        written = progress.items - len(left_out)
+        err.write(f"{PROGRAM}: wrote {written} events to {args.output}\n")
     return EXIT_OK
 
 
@@ -292,7 +299,7 @@ def _add_connection(parser: argparse.ArgumentParser, *, nested: bool) -> None:
 
 
 def _leaf(
-    group: argparse._SubParsersAction[argparse.ArgumentParser],
+    group: argparse._SubParsersAction[CommandParser],
     name: str,
     help_text: str,
     handler: Handler,
@@ -305,8 +312,8 @@ def _leaf(
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``r7cal`` argument parser."""
-    when_help = "ISO date or datetime, or today, tomorrow, +7d, -2d, +3h"
-    parser = argparse.ArgumentParser(
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; negative with =: --from=-2d"
+    parser = CommandParser(
         prog=PROGRAM,
         description="R7-Office calendars and events from the command line.",
         epilog="Example: R7_BASE_URL=https://r7.example.ru R7_LOGIN=me R7_PASSWORD=... "
@@ -320,17 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     cal_actions = calendars.add_subparsers(dest="action", required=True)
     _leaf(cal_actions, "list", "the calendars you own and those shared with you", _calendars_list)
     create = _leaf(cal_actions, "create", "create a calendar", _calendars_create)
-    create.add_argument("name", help="the calendar's name")
-    create.add_argument("--short-name", help="a short name (default: the name)")
+    create.add_argument("name", type=text_argument, help="the calendar's name")
+    create.add_argument("--short-name", type=text_argument, help="a short name (default: the name)")
     create.add_argument("--color", help="#RGB or #RRGGBB")
     delete = _leaf(cal_actions, "delete", "delete calendars and their events", _calendars_delete)
-    delete.add_argument("ids", metavar="ID", type=int, nargs="+")
+    delete.add_argument("ids", metavar="ID", type=id_argument, nargs="+")
     clear = _leaf(cal_actions, "clear", "delete every event of calendars", _calendars_clear)
-    clear.add_argument("ids", metavar="ID", type=int, nargs="+")
+    clear.add_argument("ids", metavar="ID", type=id_argument, nargs="+")
     share = _leaf(cal_actions, "share", "share calendars with users", _calendars_share)
-    share.add_argument("ids", metavar="ID", type=int, nargs="+", help="calendar ids")
+    share.add_argument("ids", metavar="ID", type=id_argument, nargs="+", help="calendar ids")
     share.add_argument(
-        "--user", dest="users", type=int, action="append", required=True, help="a user id"
+        "--user", dest="users", type=id_argument, action="append", required=True, help="a user id"
     )
     share.add_argument(
         "--access", type=str.upper, choices=["READ", "WRITE", "FULL"], default="READ"
@@ -343,21 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--calendar",
         dest="calendars",
-        type=int,
+        type=id_argument,
         action="append",
         metavar="ID",
         help="a calendar id (repeatable; default: every calendar you see)",
     )
     listing.add_argument(
-        "--from", dest="start", type=parse_when, default="today", help=f"{when_help} (today)"
+        "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
     )
-    listing.add_argument("--to", type=parse_when, default="+7d", help=f"{when_help} (+7d)")
+    listing.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
     new = _leaf(ev_actions, "create", "create an event", _events_create)
-    new.add_argument("name", help="the event's name")
-    new.add_argument("--start", type=parse_when, required=True, help=when_help)
-    new.add_argument("--end", type=parse_when, help=f"{when_help} (required unless --all-day)")
-    new.add_argument("--calendar", type=int, metavar="ID", help="default: your main calendar")
+    new.add_argument("name", type=text_argument, help="the event's name")
+    new.add_argument("--start", type=when_argument, required=True, help=when_help)
+    new.add_argument("--end", type=when_argument, help=f"{when_help} (required unless --all-day)")
+    new.add_argument(
+        "--calendar", type=id_argument, metavar="ID", help="default: your main calendar"
+    )
     new.add_argument("--all-day", action="store_true", help="an all-day event (dates only)")
     remove = _leaf(ev_actions, "delete", "delete events you created", _events_delete)
-    remove.add_argument("ids", metavar="ID", type=int, nargs="+")
+    remove.add_argument("ids", metavar="ID", type=id_argument, nargs="+")
     return parser
