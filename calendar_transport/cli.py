@@ -56,6 +56,7 @@ MAX_RETRIES = 100
 T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
 
 
 def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
@@ -227,8 +228,9 @@ def _describe(error: Exception) -> tuple[int, str]:
         return describe_failure(error)
     if isinstance(error, OSError):
         # What is left after the transport mapped network errors: the local file system.
-        where = f": {error.filename}" if error.filename else ""
-        return EXIT_ERROR, f"{error.strerror or error}{where}"
+        if error.filename:
+            return EXIT_ERROR, f"cannot write {error.filename}: {error.strerror}"
+        return EXIT_ERROR, str(error)
     # ValueError, TypeError and OverflowError reach here from checks on what was typed
     # (OverflowError: a date pushed past year 9999 by arithmetic).
     return EXIT_USAGE, f"invalid input: {error}"
@@ -289,10 +291,8 @@ def when_argument(text: str) -> datetime:
 
 
 def _whole_number(text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
+    # ASCII digits only: int() would also take "1_000" and other scripts' digits.
+    value = int(text) if _WHOLE.fullmatch(text.strip()) else None
     if value is None or not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{text!r:.40} is not a whole number from {low} to {high}")
     return value
@@ -526,8 +526,11 @@ def write_output(text: str | bytes, path: str | None, stdout: TextIO) -> None:
         stdout.flush()
         return
     data = text if isinstance(text, bytes) else text.encode("utf-8")
-    with open(path, "wb") as file:
-        file.write(data)
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as error:  # a full disk, say: the path belongs in the one line
+        raise OSError(error.errno, error.strerror, path) from None
 
 
 def run_cli(
