@@ -81,6 +81,10 @@ def validate_base_url(url: str, *, allow_insecure: bool = False, name: str = "ba
         raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
     if parts.username or parts.password:
         raise ValueError(f"{name} must not carry credentials; pass login/password instead")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError(f"{name} has an invalid port, got {url!r}") from None
     if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
         raise ValueError(
             f"{name}: refusing plain http to {parts.hostname}: tokens would cross the network "

@@ -127,6 +127,8 @@ async def test_long_error_bodies_are_truncated(mocked: aioresponses) -> None:
         ("api.pyrus.com/v4", ValueError),
         ("http://r7.example.ru", ValueError),  # plain http off loopback
         ("https://user:pw@r7.example.ru", ValueError),
+        ("http://127.0.0.1:99999", ValueError),  # no such port
+        ("https://r7.example.ru:http/", ValueError),
         (42, TypeError),
     ],
 )
