@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 LATEST := .venv-latest
+DOCS_VENV := .venv-docs
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: test lint demo bench chaos clean
+.PHONY: test lint docs demo bench chaos clean
 
 # The pinned test environment (constraints/test.txt keeps aioresponses working).
 $(VENV)/.stamp-test: pyproject.toml constraints/test.txt
@@ -35,6 +36,18 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy --strict calendar_transport r7cal pyrus_calendar
 
+# The docs tools get a venv of their own, so `make test` never installs them.
+$(DOCS_VENV)/.stamp: pyproject.toml constraints/docs.txt
+	@$(DOCS_VENV)/bin/python -c '' 2>/dev/null || (rm -rf $(DOCS_VENV) && $(PYTHON) -m venv $(DOCS_VENV)) \
+		|| { echo "'$(PYTHON) -m venv' failed: on Debian/Ubuntu install python3-venv"; exit 1; }
+	$(DOCS_VENV)/bin/pip install $(PIP_FLAGS) -c constraints/docs.txt -e '.[docs]'
+	@touch $@
+
+# The reference site, built offline into build/docs; any warning fails the build.
+# NO_MKDOCS_2_WARNING: mkdocs-material 9.x prints a banner that its support ends in May 2027.
+docs: $(DOCS_VENV)/.stamp
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --site-dir build/docs
+
 demo: $(VENV)/.stamp-test
 	$(VENV)/bin/python examples/demo.py
 
@@ -47,4 +60,4 @@ bench: $(VENV)/.stamp-test
 	$(VENV)/bin/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(LATEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(LATEST) $(DOCS_VENV) build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -129,7 +129,9 @@ class FakePyrusServer(FakeServer):
     no headers). ``max_tokens``: tokens a user may hold; a new login revokes the oldest.
     """
 
+    #: The login of the one user a server made without ``users`` has.
     DEFAULT_LOGIN: ClassVar[str] = "bot@example.com"
+    #: That user's security key.
     DEFAULT_SECURITY_KEY: ClassVar[str] = "fake-security-key"
 
     def __init__(
@@ -179,6 +181,7 @@ class FakePyrusServer(FakeServer):
         return f"{self.url}/api/v4/auth"
 
     def setup_routes(self, app: web.Application) -> None:
+        """The Pyrus endpoints: auth (cloud and on-premise paths) and the calendar."""
         app.router.add_post("/v4/auth", self._auth)
         app.router.add_post("/api/v4/auth", self._auth)
         app.router.add_get("/v4/calendar", self._calendar)

@@ -152,6 +152,7 @@ class UnknownValue(PyrusModel, frozen=True):
     raw: Any = None
 
 
+#: What :attr:`FormField.value` returns: one Python type per Pyrus field type.
 FieldValue: TypeAlias = (
     str
     | float
