@@ -21,6 +21,8 @@ from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datet
 from .models import Event
 
 DEFAULT_WINDOW: Final = timedelta(days=31)
+#: the most windows one ``iterate`` walks (about 850 years of the default window)
+MAX_WINDOWS: Final = 10_000
 
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _LISTING: Any = list[Event] | Event | None
@@ -142,7 +144,9 @@ class Events:
     ) -> AsyncIterator[Event]:
         """Every event overlapping ``[start, end]``, fetched ``window`` by ``window``.
 
-        An event that spans several windows is yielded once; occurrences of a recurring
+        At most :data:`MAX_WINDOWS` windows are walked (a longer range raises
+        ``ValueError``: pass a larger ``window``). An event that spans several windows is
+        yielded once; occurrences of a recurring
         event (same id, different start) are all yielded. Windows come in order; within a
         window events are ordered by start. The arguments are checked on this call, before
         any request.
@@ -155,6 +159,12 @@ class Events:
             raise TypeError(f"window must be a timedelta, not {type(window).__name__}")
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
+        if (ends - begins) / window > MAX_WINDOWS:
+            # datetime.min..datetime.max in months would be 117,000 requests.
+            raise ValueError(
+                f"window {window} cuts {begins:%Y-%m-%d}..{ends:%Y-%m-%d} into more than "
+                f"{MAX_WINDOWS} requests; pass a larger window (or a narrower range)"
+            )
         return self._walk(ids, begins, ends, window)
 
     async def delete(self, event_id: int) -> None:
