@@ -4,7 +4,7 @@ real R7 servers were seen to send."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -70,7 +70,7 @@ async def test_null_flags_and_empty_dates_do_not_fail_an_events_listing(stub: _S
     assert events[0].is_all_day is False
     assert events[0].start_date == datetime(2026, 12, 1, 9, tzinfo=UTC)
     assert events[1].end_date is None
-    assert events[1].end_day is not None and events[1].end_day.isoformat() == "2026-12-02"
+    assert events[1].end_day == date(2026, 12, 2)
     assert (events[2].start_date, events[2].name) == (None, "undated")
 
 
