@@ -16,7 +16,14 @@ def require_aware(value: object, name: str) -> datetime:
             f"{name} must be timezone-aware (got naive {value.isoformat()}); "
             "e.g. datetime(..., tzinfo=timezone.utc)"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # datetime.min east of UTC (or datetime.max west of it) is outside years 1..9999.
+        raise ValueError(
+            f"{name} {value.isoformat()} is outside the years 1..9999 in UTC; "
+            f"use datetime.min/max with tzinfo=timezone.utc for an open end"
+        ) from None
 
 
 def require_range(

@@ -13,6 +13,7 @@ import re
 import shutil
 import stat
 import sys
+import zoneinfo
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
@@ -59,36 +60,81 @@ _RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
 _WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
 
 
+def local_zone() -> tzinfo:
+    """The system's time zone with its rules for every date (``TZ``, else /etc/localtime).
+
+    Unlike ``datetime.now().astimezone().tzinfo``, which is only today's UTC offset, this
+    puts a July time typed in winter in summer time.
+    """
+    name = (os.environ.get("TZ") or "").removeprefix(":")
+    if name:
+        with contextlib.suppress(ValueError, zoneinfo.ZoneInfoNotFoundError):
+            return zoneinfo.ZoneInfo(name)
+    else:
+        with contextlib.suppress(OSError, ValueError), open("/etc/localtime", "rb") as file:
+            return zoneinfo.ZoneInfo.from_file(file, key="localtime")
+    # A TZ that is not a zone name (e.g. "CET-1CEST") or no zone file: the C library's
+    # rules for this moment are the best left.
+    return datetime.now().astimezone().tzinfo or UTC
+
+
 def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
     """A timezone-aware datetime from what a person types.
 
-    Accepts ISO dates (midnight), ISO datetimes (naive ones in the local zone), ``now``,
-    ``today``, ``tomorrow``, ``yesterday``, ``+7d`` / ``-2d`` (days from today's midnight) and
-    ``+3h`` / ``-30m`` (from now).
+    Accepts ISO dates (midnight), ISO datetimes (naive ones in the local zone, by its rules
+    for that date), ``now``, ``today``, ``tomorrow``, ``yesterday``, ``+7d`` / ``-2d``
+    (calendar days from today's midnight) and ``+3h`` / ``-30m`` (from now). ``zone``: the
+    zone naive values are in (default :func:`local_zone`). A value outside the years
+    1..9999 raises ``argparse.ArgumentTypeError``.
     """
-    zone = zone or datetime.now().astimezone().tzinfo or UTC
+    try:
+        return _parse_when(text, now, zone or local_zone())
+    except (OverflowError, OSError) as error:  # out of the calendar's range
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the dates that can be used (years 1..9999 in UTC)"
+        ) from error
+
+
+def _parse_when(text: str, now: datetime | None, zone: tzinfo) -> datetime:
     now = (now or datetime.now(UTC)).astimezone(zone)
-    midnight = datetime.combine(now.date(), time(), tzinfo=zone)
+    today = now.date()
     word = text.strip().lower()
-    named = {"now": now, "today": midnight, "tomorrow": midnight + timedelta(days=1)}
-    named["yesterday"] = midnight - timedelta(days=1)
+    named = {"today": 0, "tomorrow": 1, "yesterday": -1}
+    if word == "now":
+        return now
     if word in named:
-        return named[word]
+        return _midnight(today + timedelta(days=named[word]), zone)
     match = _RELATIVE.match(word)
     if match:
         sign, amount, unit = match.groups()
-        step = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}[unit]
-        offset = step * int(amount) * (1 if sign == "+" else -1)
-        return (midnight if unit == "d" else now) + offset
+        if len(amount) > 9:  # beyond any date; int() of thousands of digits even fails
+            raise OverflowError(amount)
+        count = int(amount) * (1 if sign == "+" else -1)
+        if unit == "d":  # calendar days: midnight stays midnight across a DST change
+            return _midnight(today + timedelta(days=count), zone)
+        step = timedelta(hours=1) if unit == "h" else timedelta(minutes=1)
+        return _checked((now.astimezone(UTC) + step * count).astimezone(zone))
     try:
         if len(word) == 10:
-            return datetime.combine(date.fromisoformat(word), time(), tzinfo=zone)
+            return _midnight(date.fromisoformat(word), zone)
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date: use 2026-11-21, 2026-11-21T09:30, today, +7d or -3h"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    # replace(), not a fixed offset: a zoneinfo zone applies its rules for that date.
+    return _checked(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone))
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return _checked(datetime.combine(day, time(), tzinfo=zone))
+
+
+def _checked(value: datetime) -> datetime:
+    # A value a client could not send (its UTC time before year 1 or after 9999) fails here,
+    # naming what was typed, rather than later in a client.
+    value.astimezone(UTC)
+    return value
 
 
 def env_default(name: str) -> str | None:
@@ -147,7 +193,12 @@ def format_when(value: datetime | date | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        try:
+            local = value.astimezone(local_zone())
+        except (OverflowError, ValueError):  # the local time would be outside years 1..9999
+            return value.astimezone(UTC).isoformat(sep=" ", timespec="minutes")[:16] + "Z"
+        # isoformat, not strftime: glibc's %Y does not pad years below 1000.
+        return local.isoformat(sep=" ", timespec="minutes")[:16]
     return value.isoformat()
 
 

@@ -23,7 +23,7 @@ from typing import TextIO
 
 import aiohttp
 
-from calendar_transport.cli import format_when, render_table
+from calendar_transport.cli import format_when, local_zone, render_table
 from calendar_transport.ical import HasIcal, build_calendar
 from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
 from pyrus_calendar import demo_data as pyrus_demo
@@ -48,7 +48,7 @@ class DemoResult:
 
 def week_of(today: date) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00 (local time) around ``today``."""
-    zone = datetime.now().astimezone().tzinfo
+    zone = local_zone()
     monday = today - timedelta(days=today.weekday())
     start = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
     return start, start + timedelta(days=7)
@@ -141,9 +141,7 @@ async def run_demo(output: Path, out: TextIO) -> DemoResult:
                 ]
                 rows = [
                     [
-                        event.start_date.astimezone(UTC).date().isoformat()
-                        if event.is_all_day and event.start_date
-                        else format_when(event.start_date),
+                        format_when(event.start_day or event.start_date),
                         "all day" if event.is_all_day else format_when(event.end_date)[-5:],
                         event.name or "",
                         names.get(event.calendar_id or 0, ""),

@@ -18,14 +18,14 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import aiohttp
 
 from calendar_transport import CalendarError, RetryPolicy
-from calendar_transport.cli import describe_failure
+from calendar_transport.cli import describe_failure, local_zone
 from pyrus_calendar import PyrusClient
-from r7cal import R7Client
+from r7cal import Event, R7Client
 
 Clock = Callable[[], datetime]
 
@@ -80,12 +80,16 @@ class TodayService:
         if account is None:
             return "I do not know your calendars yet: ask the admin to link your accounts."
         clients = self._clients_for(user_id, account)
-        now = self._clock().astimezone(self.settings.zone)
-        start = datetime(now.year, now.month, now.day, tzinfo=self.settings.zone)
-        end = start + timedelta(days=1)
+        zone = self.settings.zone
+        today = self._clock().astimezone(zone).date()
+        # Midnight to the next midnight by the zone's rules for today (23 or 25 hours on
+        # the days the clocks change), not today's UTC offset applied to both.
+        start = datetime.combine(today, time(), tzinfo=zone)
+        end = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
         # Both backends at once; one failing must not hide the other's answer.
         parts = await asyncio.gather(
-            self._r7_part(clients.r7, start, end), self._pyrus_part(clients.pyrus, start, end)
+            self._r7_part(clients.r7, today, start, end),
+            self._pyrus_part(clients.pyrus, start, end),
         )
         lines = [f"Today, {start:%a %d %b}:"]
         for part in parts:
@@ -125,16 +129,21 @@ class TodayService:
             self._clients[user_id] = _Clients(r7, pyrus)
         return self._clients[user_id]
 
-    async def _r7_part(self, r7: R7Client | None, start: datetime, end: datetime) -> list[str]:
+    async def _r7_part(
+        self, r7: R7Client | None, today: date, start: datetime, end: datetime
+    ) -> list[str]:
         if r7 is None:
             return []
         try:
             calendars = await r7.calendars.list()
             names = {c.id: c.name or "" for c in calendars}
-            found = r7.events.iterate([c.id for c in calendars], start, end)
-            # The server also returns what ended exactly at midnight, e.g. yesterday's
-            # all-day events; those are not on today.
-            events = [e async for e in found if e.end_date is None or e.end_date > start]
+            # An all-day event's stored times depend on the server (midnight UTC, or the
+            # midnights of some zone), so ask a day wider and keep what is on today: all-day
+            # events by their dates, the others by their times.
+            found = r7.events.iterate(
+                [c.id for c in calendars], start - timedelta(days=1), end + timedelta(days=1)
+            )
+            events = [e async for e in found if _is_on(e, today, start, end)]
         except CalendarError as error:
             return [f"R7: unavailable right now ({_reason(error)})"]
         if not events:
@@ -184,6 +193,16 @@ class TodayService:
         return moment.astimezone(self.settings.zone).strftime("%H:%M")
 
 
+def _is_on(event: Event, today: date, start: datetime, end: datetime) -> bool:
+    first, after = event.start_day, event.end_day
+    if first is not None and after is not None:
+        return first <= today < after
+    if event.start_date is None or event.start_date >= end:
+        return False
+    # What ended exactly at midnight was yesterday's; a zero-length event at midnight is not.
+    return event.start_date >= start or (event.end_date is not None and event.end_date > start)
+
+
 def _reason(error: CalendarError) -> str:
     # "network error: GET https://...": a chat user needs the kind, not the URL.
     return describe_failure(error)[1].split(":", 1)[0]
@@ -226,7 +245,7 @@ def _settings_from_env() -> tuple[Settings, dict[int, Account]]:
         pyrus_base_url=os.environ.get("PYRUS_BASE_URL", "https://api.pyrus.com/v4/"),
         pyrus_login=os.environ.get("PYRUS_LOGIN"),
         pyrus_security_key=os.environ.get("PYRUS_SECURITY_KEY"),
-        zone=datetime.now().astimezone().tzinfo or UTC,
+        zone=local_zone(),
     )
     # A personal bot: the Telegram user TODAY_BOT_OWNER_ID gets the R7 account from the
     # environment. A real deployment would keep a table of linked accounts instead.
@@ -243,7 +262,7 @@ async def demo(now: datetime | None = None) -> str:
     from pyrus_calendar import demo_data as pyrus_demo
     from r7cal import demo_data as r7_demo
 
-    zone = datetime.now().astimezone().tzinfo or UTC
+    zone = local_zone()
     moment = now or datetime.now(UTC)
     today: date = moment.astimezone(zone).date()
     async with (

@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
@@ -33,7 +33,7 @@ from calendar_transport.transport import (
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
 from .models import CalendarPage, Meeting, Task
-from .paging import Fetch, Window, ceil_second, floor_second, format_utc, paginate
+from .paging import Fetch, Window, ceil_second, floor_second, paginate
 
 T = TypeVar("T", Task, Meeting)
 
@@ -274,8 +274,8 @@ class PyrusClient(ClientBase):
         all_accessed: bool,
     ) -> CalendarPage:
         params: Mapping[str, ParamValue] = {
-            "start_date_utc": format_utc(window.start),
-            "end_date_utc": format_utc(window.end),
+            "start_date_utc": _format_utc(window.start),
+            "end_date_utc": _format_utc(window.end),
             "item_count": item_count,
             "all_accessed_tasks": all_accessed,
             "filter_mask": int(window.mask),
@@ -367,8 +367,19 @@ def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool)
         mask = CalendarFilter.parse(filters)
     except ValueError as error:
         raise ValueError(f"filters={filters!r:.60}: {error}") from None
-    # The wire has whole seconds only: round outwards so the window asked for is covered.
-    return Window(floor_second(start), ceil_second(end), mask, meetings)
+    # The wire has whole seconds only: round outwards so the window asked for is covered
+    # (up to the last second there is: rounding datetime.max up would overflow).
+    end = _LAST_SECOND if end > _LAST_SECOND else ceil_second(end)
+    return Window(floor_second(start), end, mask, meetings)
+
+
+_LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _format_utc(value: datetime) -> str:
+    # ``YYYY-MM-DDTHH:MM:SSZ``; isoformat, not strftime: glibc's %Y does not pad years
+    # below 1000 to the four digits the format needs.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _check_item_count(value: object) -> int:

@@ -7,7 +7,7 @@ out timezone-aware in UTC and date-only fields as :class:`datetime.date`.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -137,10 +137,11 @@ class Task(TimedModel, frozen=True):
             raise ValueError(f"task {self.id} has no due or scheduled date to export")
         summary = self.subject or (self.text or "").strip().split("\n", 1)[0] or f"Task {self.id}"
         end: datetime | date | None
+        # (No DTEND where it would fall after 9999-12-31: RFC 5545 then reads one day.)
         if isinstance(start, datetime):
-            end = start + timedelta(minutes=self.duration) if self.duration else None
+            end = _plus(start, timedelta(minutes=self.duration)) if self.duration else None
         else:
-            end = start + timedelta(days=1)
+            end = _plus(start, timedelta(days=1))  # all day: DTEND is the next day, exclusive
         return make_event(
             uid=f"pyrus-task-{self.id}@pyrus.com",
             start=start,
@@ -150,6 +151,16 @@ class Task(TimedModel, frozen=True):
             url=_TASK_URL.format(id=self.id),
             stamp=self.last_modified_date,
         )
+
+
+_D = TypeVar("_D", date, datetime)
+
+
+def _plus(value: _D, step: timedelta) -> _D | None:
+    try:
+        return value + step
+    except OverflowError:
+        return None
 
 
 class MeetingJoinParameters(PyrusModel, frozen=True):
@@ -198,7 +209,7 @@ class Meeting(TimedModel, frozen=True):
         kind = f"{self.type} meeting" if self.type else "Meeting"
         about = f" for task {self.task_id}" if self.task_id is not None else ""
         join_url = self.join_parameters.url if self.join_parameters is not None else None
-        end = self.start_time + timedelta(minutes=self.duration) if self.duration else None
+        end = _plus(self.start_time, timedelta(minutes=self.duration)) if self.duration else None
         lines = [f"Join: {join_url}"] if join_url else []
         if self.task_id is not None:
             lines.append(f"Task: {_TASK_URL.format(id=self.task_id)}")

@@ -3,16 +3,18 @@ and what an R7 error report in a 2xx answer looks like."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 import msgspec
 
-from calendar_transport import APIError, NotFoundError, Transport
+from calendar_transport import APIError, DecodeError, NotFoundError, Transport
 from calendar_transport.errors import ErrorEnvelope
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 #: R7 documents no length limits; this only stops an accidental megabyte in a name.
 MAX_TEXT: Final = 4096
@@ -52,11 +54,59 @@ def error_envelope(data: bytes) -> ErrorEnvelope | None:
 
 def format_datetime(value: datetime) -> str:
     """An aware datetime as R7 writes it: UTC with a ``Z`` (``2025-03-10T10:00:00Z``)."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
+    # isoformat, not strftime: glibc's %Y does not pad years below 1000 to four digits.
+    value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds") + "Z"
+
+
+def decode_listing(
+    transport: Transport, raw: bytes, model: type[S], listing: Any, *, method: str, path: str
+) -> list[S]:
+    """A listing of ``model`` (``listing`` is ``list[model] | model | None``).
+
+    When it does not decode, each item is read again with a ``null`` or an empty string
+    taken as the field's default (``"StartDate": ""`` is no date, ``"IsAllDay": null`` is
+    false), so one odd value does not fail a whole listing; anything else still raises.
+    """
+    try:
+        answer: list[S] | S | None = transport.decode(raw, listing, method=method, path=path)
+    except DecodeError as error:
+        return _decode_leniently(raw, model, error)
+    return as_list(answer)
+
+
+def _decode_leniently(raw: bytes, model: type[S], error: DecodeError) -> list[S]:
+    try:
+        answer = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise error from None
+    items = as_list(answer)
+    optional = _optional_fields(model)
+    cleaned = [
+        {key: value for key, value in item.items() if not (key in optional and value in _BLANK)}
+        if isinstance(item, dict)
+        else item
+        for item in items
+    ]
+    try:
+        decoded = msgspec.convert(cleaned, list[model])  # type: ignore[valid-type]
+    except msgspec.ValidationError:
+        raise error from None
+    logger.info("%s: nulls or empty strings in the answer were read as defaults", error.url)
+    return decoded
+
+
+_BLANK: Final = ("", None)
+
+
+@functools.cache
+def _optional_fields(model: type[msgspec.Struct]) -> frozenset[str]:
+    # The wire names of the fields that have a default to fall back on.
+    return frozenset(
+        field.encode_name
+        for field in msgspec.structs.fields(model)
+        if field.default is not msgspec.NODEFAULT or field.default_factory is not msgspec.NODEFAULT
+    )
 
 
 def as_list(answer: list[T] | T | None) -> list[T]:

@@ -10,7 +10,7 @@ from typing import Any, Final
 from calendar_transport import Transport
 from calendar_transport.checks import require_id, require_ids, require_int, require_text
 
-from ._wire import MAX_TEXT, as_list, call_expecting_true, delete_expecting_true
+from ._wire import MAX_TEXT, call_expecting_true, decode_listing, delete_expecting_true
 from .models import AccessLevel, Calendar, ShareResult
 
 #: ``EntityType`` of a calendar in ``POST /api/v1/Share``
@@ -60,10 +60,9 @@ class Calendars:
 
     async def list(self) -> builtins.list[Calendar]:
         """The user's calendars and those shared with them (``GET /api/v1/email/Calendars``)."""
-        answer: builtins.list[Calendar] | Calendar | None = await self._transport.request(
-            "GET", "/api/v1/email/Calendars", response_type=_LISTING
-        )
-        return as_list(answer)
+        path = "/api/v1/email/Calendars"
+        raw = await self._transport.request("GET", path, response_type=bytes)
+        return decode_listing(self._transport, raw, Calendar, _LISTING, method="GET", path=path)
 
     async def delete(self, calendar_id: int) -> None:
         """Delete a calendar and its events. The user's main calendar cannot be deleted."""

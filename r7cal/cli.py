@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import io
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from calendar_transport import RetryPolicy
@@ -106,7 +106,10 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str | None, str | None,
 def _access(calendar: Calendar, user_id: int | None) -> str:
     if user_id is not None and calendar.owner_id == user_id:
         return "owner"
-    return calendar.access_type.name.lower() if calendar.access_type is not None else ""
+    level = calendar.access_type
+    if isinstance(level, AccessLevel):
+        return level.name.lower()
+    return level or ""  # text the server sent that names no level
 
 
 def _calendar_rows(calendars: Sequence[Calendar], user_id: int | None) -> list[list[str]]:
@@ -175,12 +178,9 @@ async def _calendars_share(r7: R7Client, args: argparse.Namespace, out: TextIO, 
 def _when(event: Event, value: datetime | None, *, end: bool = False) -> str:
     if value is None:
         return ""
-    if event.is_all_day:
-        day = value.astimezone(UTC)
-        # An all-day event ends at the next midnight; a person reads the last day it covers.
-        if end and day.time() == time() and day > (event.start_date or day):
-            day -= timedelta(days=1)
-        return day.date().isoformat()
+    day = event.last_day if end else event.start_day
+    if day is not None:  # an all-day event: a person reads the days it covers, both included
+        return day.isoformat()
     return format_when(value)
 
 
@@ -237,8 +237,13 @@ async def _events_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _:
     start: datetime | date = args.start
     end: datetime | date | None = args.end
     if args.all_day:
+        # Dates in the zone they were typed in; --end is the last day, as the table shows it.
         start = args.start.date()
-        end = args.end.date() if args.end is not None else None
+        end = None
+        if args.end is not None:
+            if args.end.date() == date.max:
+                raise ValueError("--end: an all-day event cannot end after 9999-12-31")
+            end = args.end.date() + timedelta(days=1)
     elif end is None:
         raise ValueError("--end is required unless --all-day")
     event = await r7.events.create(
@@ -362,7 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)
-    new.add_argument("--end", type=when_argument, help=f"{when_help} (required unless --all-day)")
+    new.add_argument(
+        "--end",
+        type=when_argument,
+        help=f"{when_help} (required unless --all-day; with --all-day, the last day)",
+    )
     new.add_argument(
         "--calendar", type=id_argument, metavar="ID", help="default: your main calendar"
     )

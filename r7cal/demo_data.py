@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Final
 
 from calendar_transport import RetryPolicy
+from calendar_transport.cli import local_zone
 
 from .client import R7Client
 from .fake import FakeR7Server
@@ -62,7 +63,7 @@ async def seed(
     Events run from a week before ``today`` to three weeks after it, at office hours in
     ``zone`` (the local zone by default).
     """
-    zone = zone or datetime.now().astimezone().tzinfo
+    zone = zone or local_zone()  # the zone's rules for each date, not today's offset
     today = today or datetime.now(zone).date()
     first = today - timedelta(days=7)
     days = [first + timedelta(days=offset) for offset in range(30)]

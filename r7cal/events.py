@@ -17,20 +17,50 @@ from calendar_transport.checks import (
     require_text,
 )
 
-from ._wire import MAX_TEXT, as_list, delete_expecting_true, format_datetime
+from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datetime
 from .models import Event
 
 DEFAULT_WINDOW: Final = timedelta(days=31)
+#: the most windows one ``iterate`` walks (about 850 years of the default window)
+MAX_WINDOWS: Final = 10_000
 
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _LISTING: Any = list[Event] | Event | None
 
 
-def _start_of(value: object, name: str, *, all_day: bool) -> datetime:
-    # An all-day event is about a day, so a plain date is accepted for it (midnight UTC).
-    if all_day and isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=UTC)
-    return require_aware(value, name)
+def _day_of(value: object, name: str) -> date:
+    # A date, or an aware datetime's date in the zone it was given in: midnight in Moscow
+    # is that day in Moscow, never the evening before in UTC.
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            require_aware(value, name)  # raises, naming the argument
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"{name} must be a date or an aware datetime, not {type(value).__name__}")
+
+
+def _next_day(day: date, name: str) -> date:
+    if day == date.max:
+        raise ValueError(f"{name}: an all-day event cannot end after 9999-12-31")
+    return day + timedelta(days=1)
+
+
+def _all_day_span(start: object, end: object) -> tuple[date, date | None]:
+    # The days covered, the end exclusive (``None``: one day, the server's default).
+    first = _day_of(start, "start")
+    if end is None:
+        return first, None
+    after = _day_of(end, "end")
+    if isinstance(end, datetime) and end.time() != time():
+        after = _next_day(after, "end")  # an end within a day includes that day
+    if after < first:
+        raise ValueError(f"end must not be before start (got {first} .. {after})")
+    return first, after if after > first else _next_day(first, "end")
+
+
+def _midnight_utc(day: date) -> str:
+    return format_datetime(datetime.combine(day, time(), tzinfo=UTC))
 
 
 def _order(event: Event) -> tuple[datetime, int]:
@@ -56,20 +86,32 @@ class Events:
 
         ``end`` may be left out only when ``all_day`` is true. Without ``calendar_id`` the
         event goes to the user's main calendar. Dates in the past are allowed.
+
+        An all-day event is a set of days. ``start`` and ``end`` may be dates or aware
+        datetimes; a datetime stands for its date in its own zone (midnight of 1 Dec in
+        Moscow is 1 Dec). ``end`` is exclusive, as iCalendar's DTEND: a date (or a midnight)
+        is the day after the last day, an end later in a day includes that day, and an end
+        equal to the start makes a one-day event. Without ``end`` the event lasts one day.
+        On the wire each day is its midnight UTC: 1-2 Dec is ``StartDate
+        2026-12-01T00:00:00Z``, ``EndDate 2026-12-03T00:00:00Z``.
         """
         require_bool(all_day, "all_day")
-        begins = _start_of(start, "start", all_day=all_day)
-        ends: datetime | None = None
-        if end is not None:
-            ends = _start_of(end, "end", all_day=all_day)
-            require_range(begins, ends, strict=False)
-        elif not all_day:
+        if all_day:
+            first, after = _all_day_span(start, end)
+            begins_text = _midnight_utc(first)
+            ends_text = None if after is None else _midnight_utc(after)
+        elif end is None:
+            require_aware(start, "start")
             raise ValueError("end is required unless all_day=True")
+        else:
+            begins, ends = require_aware(start, "start"), require_aware(end, "end")
+            require_range(begins, ends, strict=False)
+            begins_text, ends_text = format_datetime(begins), format_datetime(ends)
         fields = {
             "Name": require_text(name, "name", max_length=MAX_TEXT),
             "CalendarId": None if calendar_id is None else require_id(calendar_id, "calendar_id"),
-            "StartDate": format_datetime(begins),
-            "EndDate": None if ends is None else format_datetime(ends),
+            "StartDate": begins_text,
+            "EndDate": ends_text,
             "IsAllDay": all_day,
         }
         body = {key: value for key, value in fields.items() if value is not None}
@@ -102,7 +144,9 @@ class Events:
     ) -> AsyncIterator[Event]:
         """Every event overlapping ``[start, end]``, fetched ``window`` by ``window``.
 
-        An event that spans several windows is yielded once; occurrences of a recurring
+        At most :data:`MAX_WINDOWS` windows are walked (a longer range raises
+        ``ValueError``: pass a larger ``window``). An event that spans several windows is
+        yielded once; occurrences of a recurring
         event (same id, different start) are all yielded. Windows come in order; within a
         window events are ordered by start. The arguments are checked on this call, before
         any request.
@@ -115,6 +159,12 @@ class Events:
             raise TypeError(f"window must be a timedelta, not {type(window).__name__}")
         if window <= timedelta(0):
             raise ValueError(f"window must be positive, got {window}")
+        if (ends - begins) / window > MAX_WINDOWS:
+            # datetime.min..datetime.max in months would be 117,000 requests.
+            raise ValueError(
+                f"window {window} cuts {begins:%Y-%m-%d}..{ends:%Y-%m-%d} into more than "
+                f"{MAX_WINDOWS} requests; pass a larger window (or a narrower range)"
+            )
         return self._walk(ids, begins, ends, window)
 
     async def delete(self, event_id: int) -> None:
@@ -133,14 +183,12 @@ class Events:
         if end is not None:
             body["EndDate"] = format_datetime(end)
         # This POST only reads, so it is retried like a GET.
-        answer: builtins.list[Event] | Event | None = await self._transport.request(
-            "POST",
-            "/api/v1/events",
-            json=body,
-            response_type=_LISTING,
-            idempotent=True,
+        raw = await self._transport.request(
+            "POST", "/api/v1/events", json=body, response_type=bytes, idempotent=True
         )
-        return as_list(answer)
+        return decode_listing(
+            self._transport, raw, Event, _LISTING, method="POST", path="/api/v1/events"
+        )
 
     async def _walk(
         self, ids: builtins.list[int], start: datetime, end: datetime, window: timedelta

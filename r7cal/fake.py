@@ -14,15 +14,32 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NoReturn
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any, Final, Literal, NoReturn
 
 import msgspec
 from aiohttp import web
 
 from calendar_transport.fake import FakeServer
 
-__all__ = ["FakeCalendar", "FakeEvent", "FakeR7Server", "FakeUser"]
+__all__ = [
+    "ALL_DAY_STORAGE",
+    "AllDayStorage",
+    "FakeCalendar",
+    "FakeEvent",
+    "FakeR7Server",
+    "FakeUser",
+]
+
+#: How a server may store an all-day event's days (the API leaves it open): midnight UTC
+#: with an exclusive end, the midnights of a zone (with ``StartTimeZoneOffset`` /
+#: ``EndTimeZoneOffset``), or midnight UTC with an inclusive end at 23:59:59.
+AllDayStorage = Literal["utc_midnight", "local_midnight", "inclusive_end"]
+ALL_DAY_STORAGE: Final[tuple[AllDayStorage, ...]] = (
+    "utc_midnight",
+    "local_midnight",
+    "inclusive_end",
+)
 
 READ: Final = 0
 WRITE: Final = 4
@@ -81,6 +98,8 @@ class FakeEvent:
     start: datetime
     end: datetime
     all_day: bool
+    #: an all-day event's days, the end exclusive (``None`` for a timed event)
+    days: tuple[date, date] | None = None
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -101,7 +120,10 @@ class FakeR7Server(FakeServer):
     counters :attr:`logins`, :attr:`refreshes`, :attr:`creates`, :attr:`saved_names`,
     :attr:`unauthorized`.
     ``single_event_as_object`` answers an events listing of exactly one event with the bare
-    object, as the spec shows.
+    object, as the spec shows. ``all_day_storage`` (one of :data:`ALL_DAY_STORAGE`) is how
+    all-day events come back; for ``"local_midnight"`` the zone is ``all_day_offset``
+    minutes east of UTC (180: Moscow), sent beside the dates unless ``all_day_offset_fields``
+    is false. All three can be changed between calls.
     """
 
     def __init__(
@@ -114,7 +136,22 @@ class FakeR7Server(FakeServer):
         latency: float = 0.0,
         record_requests: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        all_day_storage: AllDayStorage = "utc_midnight",
+        all_day_offset: int = 180,
+        all_day_offset_fields: bool = True,
     ) -> None:
+        if all_day_storage not in ALL_DAY_STORAGE:
+            raise ValueError(
+                f"all_day_storage must be one of {', '.join(ALL_DAY_STORAGE)}, "
+                f"got {all_day_storage!r}"
+            )
+        if isinstance(all_day_offset, bool) or not isinstance(all_day_offset, int):
+            raise TypeError(f"all_day_offset must be an int, not {type(all_day_offset).__name__}")
+        if abs(all_day_offset) >= 24 * 60:
+            raise ValueError(f"all_day_offset must be within a day, got {all_day_offset}")
+        self.all_day_storage: AllDayStorage = all_day_storage
+        self.all_day_offset = all_day_offset
+        self.all_day_offset_fields = all_day_offset_fields
         self.token_lifetime = token_lifetime
         self.single_event_as_object = single_event_as_object
         self.users: dict[int, FakeUser] = {}
@@ -320,6 +357,13 @@ class FakeR7Server(FakeServer):
             end = start + timedelta(days=1)
         if end < start:
             _fail(400, "EndDate is before StartDate")
+        days = None
+        if all_day:
+            # The server reads the days from the dates it was sent (taken in UTC), whatever
+            # the time; an end is the day after the last, and at least one day is kept.
+            first = start.date()
+            after = end.date() if end.time() == time() else end.date() + timedelta(days=1)
+            days = (first, max(after, first + timedelta(days=1)))
         event = FakeEvent(
             id=next(self._event_ids),
             calendar_id=calendar.id,
@@ -328,6 +372,7 @@ class FakeR7Server(FakeServer):
             start=start,
             end=end,
             all_day=all_day,
+            days=days,
         )
         self.events[event.id] = event
         self.creates["event"] += 1
@@ -346,15 +391,17 @@ class FakeR7Server(FakeServer):
             levels[calendar_id] = level
         start = _optional_date(body, "StartDate")
         end = _optional_date(body, "EndDate")
+        # Matched on the times as stored, as a server would.
+        stored = {event.id: self._stored_times(event) for event in self.events.values()}
         found = sorted(
             (
                 event
                 for event in self.events.values()
                 if event.calendar_id in levels
-                and (start is None or event.end >= start)
-                and (end is None or event.start <= end)
+                and (start is None or stored[event.id][1] >= start)
+                and (end is None or stored[event.id][0] <= end)
             ),
-            key=lambda event: (event.start, event.id),
+            key=lambda event: (stored[event.id][0], event.id),
         )
         answer = [
             self._event_json(
@@ -436,6 +483,23 @@ class FakeR7Server(FakeServer):
         if _level(user, calendar) != FULL:
             _fail(403, "Only the owner or a user with FULL access may do this")
         return calendar
+
+    def _stored_times(self, event: FakeEvent) -> tuple[datetime, datetime]:
+        # An all-day event's start and end as this server stores them (all_day_storage).
+        if event.days is None:
+            return event.start, event.end
+        first, after = event.days
+        if self.all_day_storage == "local_midnight":
+            zone = timezone(timedelta(minutes=self.all_day_offset))
+            return (
+                datetime.combine(first, time(), tzinfo=zone).astimezone(UTC),
+                datetime.combine(after, time(), tzinfo=zone).astimezone(UTC),
+            )
+        begins = datetime.combine(first, time(), tzinfo=UTC)
+        if self.all_day_storage == "inclusive_end":
+            last = after - timedelta(days=1)
+            return begins, datetime.combine(last, time(23, 59, 59), tzinfo=UTC)
+        return begins, datetime.combine(after, time(), tzinfo=UTC)
 
     def _drop_events(self, calendar_id: int) -> None:
         for event_id in [e.id for e in self.events.values() if e.calendar_id == calendar_id]:
@@ -536,12 +600,16 @@ class FakeR7Server(FakeServer):
     def _event_json(
         self, event: FakeEvent, *, participants: list[Any] | None, info: dict[str, Any] | None
     ) -> dict[str, Any]:
-        return {
+        start, end = self._stored_times(event)
+        offset = 0
+        if event.days is not None and self.all_day_storage == "local_midnight":
+            offset = self.all_day_offset
+        answer = {
             "Id": event.id,
             "Name": event.name,
             "Description": None,
-            "StartDate": _api_time(event.start),
-            "EndDate": _api_time(event.end),
+            "StartDate": _api_time(start),
+            "EndDate": _api_time(end),
             "CalendarId": event.calendar_id,
             "CategoryId": None,
             "OwnerId": event.owner_id,
@@ -567,10 +635,13 @@ class FakeR7Server(FakeServer):
             "LastModificationDate": _net_time(event.modified),
             "ParentId": None,
             "Parent": None,
-            "StartTimeZoneOffset": 0,
-            "EndTimeZoneOffset": 0,
+            "StartTimeZoneOffset": offset,
+            "EndTimeZoneOffset": offset,
             "OrganizerId": event.owner_id,
         }
+        if offset and not self.all_day_offset_fields:  # local midnights, the zone unsaid
+            del answer["StartTimeZoneOffset"], answer["EndTimeZoneOffset"]
+        return answer
 
 
 # ---- request parsing: anything malformed is a 400 ------------------------------------------
@@ -666,7 +737,7 @@ def _level(user: FakeUser, calendar: FakeCalendar) -> int | None:
 
 
 def _api_time(value: datetime) -> str:
-    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
 
 

@@ -208,7 +208,9 @@ class Calendar(_Model, frozen=True):
     owner_id: int | None = None
     type: int | None = None
     status: int | None = None
-    access_type: AccessLevel | None = None
+    #: the caller's access; a level sent as text (``"512"``, ``"WRITE"``) is read too, and
+    #: text that names no level is kept as it came
+    access_type: AccessLevel | str | None = None
     uid: str | None = None
     timezone_id: int | str | None = None
     view_period: int | None = None
@@ -224,11 +226,28 @@ class Calendar(_Model, frozen=True):
             force_setattr(self, "back_color", self.back_color.strip())
         if self.timestamp is not None:
             force_setattr(self, "timestamp", _utc(self.timestamp))
+        if isinstance(self.access_type, str):
+            force_setattr(self, "access_type", _access_from_text(self.access_type))
+
+
+def _access_from_text(text: str) -> AccessLevel | str:
+    # Unlike AccessLevel.parse (for what a caller asks), any number the server sends is kept.
+    word = text.strip()
+    if word.upper() in AccessLevel.__members__:
+        return AccessLevel[word.upper()]
+    if word.isdigit():
+        return AccessLevel(int(word))
+    return text
 
 
 class Event(_Model, frozen=True):
     """A calendar event. ``recurring``, ``exceptions`` and the participant fields are kept
-    as the server sent them: their formats are not documented."""
+    as the server sent them: their formats are not documented.
+
+    An all-day event is a set of days: read them from :attr:`start_day` and :attr:`end_day`
+    (exclusive) or :attr:`last_day` (inclusive), not from ``start_date``/``end_date``, whose
+    times depend on how the server stores such events.
+    """
 
     id: int
     name: str | None = None
@@ -260,6 +279,8 @@ class Event(_Model, frozen=True):
     last_modification_date: datetime | None = None
     parent_id: int | None = None
     parent: JSONValue = None
+    #: minutes east of UTC of the zone the start was saved in (R7 may store an all-day
+    #: event's days as that zone's midnights)
     start_time_zone_offset: int | None = None
     end_time_zone_offset: int | None = None
     organizer_id: int | None = None
@@ -267,11 +288,46 @@ class Event(_Model, frozen=True):
     def __post_init__(self) -> None:
         _normalise_times(self, "start_date", "end_date", "last_modification_date")
 
+    @property
+    def start_day(self) -> date | None:
+        """An all-day event's first day (``None`` for a timed event or one without a start)."""
+        if not self.is_all_day or self.start_date is None:
+            return None
+        return _nearest_day(self.start_date, self.start_time_zone_offset)
+
+    @property
+    def end_day(self) -> date | None:
+        """An all-day event's end, exclusive: the day after its last day (iCalendar's DTEND).
+
+        ``None`` for a timed event. An all-day event without an end lasts one day.
+        """
+        first = self.start_day
+        if first is None:
+            return None
+        after = None
+        if self.end_date is not None:
+            offset = self.end_time_zone_offset
+            after = _nearest_day(
+                self.end_date, self.start_time_zone_offset if offset is None else offset
+            )
+        if after is None or after <= first:  # no end, or an end on the first day itself
+            return first + _DAY if first < date.max else first
+        return after
+
+    @property
+    def last_day(self) -> date | None:
+        """An all-day event's last day, inclusive (``None`` for a timed event)."""
+        first, after = self.start_day, self.end_day
+        if first is None or after is None:
+            return None
+        return max(first, after - _DAY) if after > date.min else first
+
     def to_ical(self) -> icalendar.Event:
         """This event as an iCalendar VEVENT (needs the ``ics`` extra).
 
-        An all-day event gets DTSTART/DTEND as dates (DTEND exclusive, as RFC 5545 says).
-        Raises ``ValueError`` for an event without a start date.
+        An all-day event gets DTSTART/DTEND as dates (:attr:`start_day`, :attr:`end_day`:
+        DTEND exclusive, as RFC 5545 says). Raises ``ValueError`` for an event without a
+        start date.
         """
         if self.start_date is None:
             raise ValueError(f"event {self.id} has no start date to export")
@@ -279,8 +335,10 @@ class Event(_Model, frozen=True):
         uid = f"r7-event-{self.id}-{self.start_date:%Y%m%dT%H%M%SZ}@r7cal"
         start: datetime | date = self.start_date
         end: datetime | date | None = self.end_date
-        if self.is_all_day:
-            start, end = _all_day_span(self.start_date, self.end_date)
+        first, after = self.start_day, self.end_day
+        if first is not None:
+            # (no DTEND only for a day on 9999-12-31: no exclusive end exists for it)
+            start, end = first, (after if after != first else None)
         return make_event(
             uid=uid,
             start=start,
@@ -292,14 +350,27 @@ class Event(_Model, frozen=True):
         )
 
 
-def _all_day_span(start: datetime, end: datetime | None) -> tuple[date, date]:
-    # R7 may end an all-day event at the next midnight or at 23:59:59 of its last day;
-    # either way the exported end is the (exclusive) day after.
-    first = start.date()
-    if end is None:
-        return first, first + timedelta(days=1)
-    last = end.date() if end.time() == datetime.min.time() else end.date() + timedelta(days=1)
-    return first, max(last, first + timedelta(days=1))
+_DAY = timedelta(days=1)
+_HALF_DAY_SECONDS = 12 * 3600
+#: UTC offsets span -12:00..+14:00; anything beyond a day is not an offset to trust
+_MAX_OFFSET_MINUTES = 24 * 60
+
+
+def _nearest_day(moment: datetime, offset_minutes: int | None) -> date:
+    # The day whose midnight is nearest to ``moment`` in the zone the server saved it in.
+    # R7 servers store an all-day day as midnight UTC, as a local midnight (with or without
+    # the offset beside it), or end it at 23:59:59: each is within half a day of the
+    # midnight it means, for any zone between UTC-12 and UTC+12, and exactly that midnight
+    # when the offset is given.
+    offset = offset_minutes if isinstance(offset_minutes, int) else 0
+    if abs(offset) > _MAX_OFFSET_MINUTES:
+        offset = 0
+    seconds = moment.hour * 3600 + moment.minute * 60 + moment.second + offset * 60
+    shift = (seconds + _HALF_DAY_SECONDS) // 86400
+    try:
+        return moment.date() + timedelta(days=shift)
+    except OverflowError:  # next to 0001-01-01 or 9999-12-31
+        return date.max if shift > 0 else date.min
 
 
 class ShareResult(_Model, frozen=True):
