@@ -91,7 +91,7 @@ def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = 
         return _parse_when(text, now, zone or local_zone())
     except (OverflowError, OSError) as error:  # out of the calendar's range
         raise argparse.ArgumentTypeError(
-            f"{text!r} is outside the dates that can be used (years 1..9999 in UTC)"
+            f"{text!r:.60} is outside the dates a calendar can hold (years 1 to 9999 in UTC)"
         ) from error
 
 
@@ -330,13 +330,9 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def when_argument(text: str) -> datetime:
-    """``--from`` / ``--to`` / ``--start``: :func:`parse_when`, with out-of-range dates refused."""
+    """``--from`` / ``--to`` / ``--start``: :func:`parse_when`, refused in one line."""
     try:
         return parse_when(text)
-    except OverflowError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r:.60} is outside the dates a calendar can hold (years 1 to 9999)"
-        ) from None
     except ValueError as error:  # argparse would name the function, not the mistake
         raise argparse.ArgumentTypeError(str(error)) from None
 
