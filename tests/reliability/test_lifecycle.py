@@ -9,7 +9,7 @@ import gc
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from calendar_transport.fake import FakeServer, RecordedRequest
-from pyrus_calendar import FakePyrusServer, PyrusClient, Task
+from pyrus_calendar import FakePyrusServer, Meeting, PyrusClient, Task
 from r7cal import (
     AuthenticationError,
     ClientClosedError,
@@ -307,6 +307,82 @@ async def test_closing_a_pyrus_client_mid_paging_stops_every_look_ahead_request(
             await walker
         assert client_tasks() == []
     assert seen == []
+
+
+# ---- closed mid-walk, and calls after the close ----------------------------------------------
+
+
+async def test_an_r7_walk_closed_between_windows_sends_nothing_more() -> None:
+    async with FakeR7Server() as server:
+        r7 = r7_client(server, retry=FAST)
+        calendar = await r7.calendars.create(name="Many days")
+        for day in range(10):
+            start = DAY + timedelta(days=day, hours=9)
+            await r7.events.create(start, start + timedelta(hours=1), calendar_id=calendar.id)
+        walk = r7.events.iterate(
+            [calendar.id], DAY, DAY + timedelta(days=10), window=timedelta(days=1)
+        )
+        first = await anext(walk)
+        await r7.aclose()
+        attempts, arrived = r7.transport.attempts, len(server.requests)
+        with pytest.raises(ClientClosedError):
+            await anext(walk)
+        with pytest.raises(ClientClosedError):  # and a later call does not reopen either
+            await r7.calendars.list()
+    assert first.start_date == DAY + timedelta(hours=9)
+    assert r7.transport.attempts == attempts  # 0 requests after the close
+    assert len(server.requests) == arrived
+    assert r7.transport._session is None
+
+
+@pytest.mark.parametrize("what", ["tasks", "meetings"])
+async def test_a_pyrus_walk_closed_mid_way_sends_nothing_more(what: str) -> None:
+    async with FakePyrusServer() as server:
+        for item_id in range(1, 300):
+            moment = DAY + timedelta(seconds=item_id * 250)
+            server.add_task(Task(id=item_id, text="t", due=moment))
+            server.add_meeting(Meeting(id=item_id, start_time=moment, duration=5))
+        pyrus = pyrus_client(server, retry=FAST)
+        walk: AsyncIterator[object] = (
+            pyrus.iter_calendar(DAY, NEXT_DAY, item_count=20)
+            if what == "tasks"
+            else pyrus.iter_meetings(DAY, NEXT_DAY, item_count=20)
+        )
+        await anext(walk)
+        await pyrus.aclose()
+        attempts = pyrus.attempts
+        with pytest.raises(ClientClosedError):
+            await _drain(walk, limit=600)
+        with pytest.raises(ClientClosedError):
+            await pyrus.calendar(DAY, NEXT_DAY)
+        assert client_tasks() == []  # no look-ahead request is left running
+    assert pyrus.attempts == attempts  # 0 requests after the close
+    assert len(server.requests) <= attempts  # (logins included in both)
+    assert pyrus.transport._session is None
+
+
+async def _drain(walk: AsyncIterator[object], *, limit: int) -> None:
+    """Iterate ``walk`` to its end, at most ``limit`` items (a walk that went on ends it)."""
+    for _ in range(limit):
+        await anext(walk)
+
+
+async def test_a_client_never_entered_works_lazily_until_closed() -> None:
+    async with FakePyrusServer() as server:
+        server.add_task(Task(id=5, text="five", due=DAY + timedelta(hours=5)))
+        pyrus = pyrus_client(server)
+        page = await pyrus.calendar(DAY, NEXT_DAY)
+        assert [task.id for task in page.tasks] == [5]
+        await pyrus.aclose()
+        sent = len(server.requests)
+        with pytest.raises(ClientClosedError, match="create a new one"):
+            await pyrus.calendar(DAY, NEXT_DAY)
+        with pytest.raises(ClientClosedError):
+            await pyrus.login()
+        with pytest.raises(ClientClosedError):
+            async with pyrus:
+                pass
+    assert len(server.requests) == sent
 
 
 # ---- a client left open --------------------------------------------------------------------
