@@ -14,11 +14,14 @@ from .errors import (
     IncompleteResultsError,
     NotFoundError,
     PermissionDeniedError,
+    ProxyError,
     RateLimitError,
     RequestTimeoutError,
     ResponseTooLargeError,
     ServerError,
+    TLSError,
     TransportError,
+    WrongEventLoopError,
 )
 from .retry import RetryPolicy
 from .transport import Transport
@@ -35,14 +38,17 @@ __all__ = [
     "IssuedToken",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProxyError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "ServerError",
+    "TLSError",
     "TokenAuth",
     "Transport",
     "TransportError",
+    "WrongEventLoopError",
     "__version__",
 ]

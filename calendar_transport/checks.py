@@ -91,3 +91,16 @@ def require_credential(value: object, name: str) -> str | None:
     if not value.strip():
         raise ValueError(f"{name} must not be empty")
     return value
+
+
+def require_finite_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """A finite number of seconds above 0 (or at least 0 with ``allow_zero``); ``nan``,
+    infinities, bools and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r:.40}")
+    floor = "at least 0" if allow_zero else "positive"
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {floor}, got {value!r}")
+    return float(value)

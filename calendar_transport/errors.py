@@ -27,13 +27,16 @@ class TransportError(CalendarError):
 
     ``request_sent`` is False only when the failure happened before any byte of the
     request left this process, which makes even a create safe to send again.
+    ``earlier_attempt_may_have_reached`` says whether an earlier attempt of the same call may
+    have reached the server (see :class:`APIError`).
     """
 
     def __init__(self, message: str, *, method: str, url: str, request_sent: bool) -> None:
-        super().__init__(f"{method} {url}: {message}")
+        super().__init__(f"{method} {url}: {message}" if method else message)
         self.method = method
         self.url = url
         self.request_sent = request_sent
+        self.earlier_attempt_may_have_reached = False
 
 
 class RequestTimeoutError(TransportError):
@@ -41,8 +44,30 @@ class RequestTimeoutError(TransportError):
 
 
 class ClientClosedError(TransportError):
-    """The client was closed while this call was in flight, or before it could be sent.
-    Never retried."""
+    """The client was closed (``aclose()`` or the end of ``async with``): calls in flight
+    and every later call raise this. A closed client stays closed; never retried."""
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", request_sent: bool = False
+    ) -> None:
+        super().__init__(message, method=method, url=url, request_sent=request_sent)
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed: an untrusted or expired certificate, a host name that the
+    certificate does not cover, a fingerprint mismatch. Never retried: it cannot heal."""
+
+
+class ProxyError(TransportError):
+    """The proxy could not be reached or refused the connection. Never retried."""
+
+
+class WrongEventLoopError(RuntimeError):
+    """A client was used from an event loop other than the one it was first used in.
+
+    A client (like the ``aiohttp.ClientSession`` under it) belongs to one event loop:
+    create one client per event loop, inside the code that loop runs.
+    """
 
 
 class APIError(CalendarError):
@@ -70,6 +95,10 @@ class APIError(CalendarError):
         self.retry_after = retry_after
         #: which attempt of the call got this answer (1 = the first; later ones are retries)
         self.attempt = attempt
+        #: whether an earlier attempt of this call may have reached the server and acted
+        #: (its connection dropped after sending, it timed out, a gateway answered 502/504);
+        #: False after clean refusals such as 503 or 429, which say the server did nothing
+        self.earlier_attempt_may_have_reached = False
         detail = " ".join(part for part in (code, message) if part) or self.body[:200] or "no body"
         super().__init__(f"{method} {url} -> HTTP {status}: {detail}")
 

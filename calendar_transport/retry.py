@@ -8,18 +8,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .errors import APIError, ClientClosedError, TransportError
+from .checks import require_finite_positive
+from .errors import APIError, ClientClosedError, ProxyError, TLSError, TransportError
 
 logger = logging.getLogger("calendar_transport")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+
+_TLS_FAILURES: tuple[type[BaseException], ...] = (
+    aiohttp.ClientSSLError,  # ClientConnectorCertificateError (host name mismatch too)
+    aiohttp.ServerFingerprintMismatch,
+    ssl.SSLError,  # ssl.SSLCertVerificationError, when it reaches us unwrapped
+)
+_PROXY_FAILURES: tuple[type[BaseException], ...] = (
+    aiohttp.ClientProxyConnectionError,  # the proxy cannot be reached
+    aiohttp.ClientHttpProxyError,  # the proxy answered CONNECT with an error (407, 403)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +40,10 @@ class RetryPolicy:
     """How a call is retried. Pass ``RetryPolicy(attempts=1)`` to turn retries off.
 
     ``attempts`` counts the first try. Waits grow from ``initial_backoff`` doubling up to
-    ``max_backoff`` with full jitter; a server's ``Retry-After`` / ``X-RateLimit-Reset`` wins
-    over the backoff but is capped at ``max_retry_after`` seconds.
+    ``max_backoff`` with full jitter; a server's ``Retry-After`` (or, on a 429,
+    ``X-RateLimit-Reset``) wins over the backoff. A server that asks for more than
+    ``max_retry_after`` seconds is not retried early: its error (:class:`RateLimitError` for
+    a 429) is raised at once with ``retry_after`` set, and the caller decides.
     """
 
     attempts: int = 4
@@ -43,9 +58,7 @@ class RetryPolicy:
         if self.attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {self.attempts}")
         for name in ("initial_backoff", "max_backoff", "max_retry_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            require_finite_positive(getattr(self, name), name, allow_zero=True)
         if self.max_backoff < self.initial_backoff:
             raise ValueError("max_backoff must not be smaller than initial_backoff")
         object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
@@ -62,14 +75,40 @@ def should_retry(error: BaseException, *, idempotent: bool, policy: RetryPolicy)
     """Whether ``error`` from one attempt deserves another attempt.
 
     Connection failures before the request left this process are always safe to retry;
-    everything else only for idempotent requests. Cancellation is never retried.
+    everything else only for idempotent requests. Never retried: cancellation, a closed
+    client, failures that cannot heal (TLS, proxy), and a server that asks to wait longer
+    than ``policy.max_retry_after`` (retrying sooner would only meet another refusal).
     """
-    if isinstance(error, ClientClosedError):
+    if isinstance(error, ClientClosedError | TLSError | ProxyError):
         return False
     if isinstance(error, TransportError):
         return idempotent or not error.request_sent
     if isinstance(error, APIError):
+        if error.retry_after is not None and error.retry_after > policy.max_retry_after:
+            return False
         return idempotent and error.status in policy.retry_statuses
+    return False
+
+
+def final_connection_failure(error: BaseException) -> type[TLSError | ProxyError] | None:
+    """The error class for an aiohttp/ssl failure that no retry can heal, else ``None``:
+    an untrusted certificate, a host name mismatch, a fingerprint mismatch, any other TLS
+    failure, or a proxy that cannot be reached or refuses the tunnel."""
+    if isinstance(error, _TLS_FAILURES):
+        return TLSError
+    if isinstance(error, _PROXY_FAILURES):
+        return ProxyError
+    return None
+
+
+def may_have_reached(error: BaseException) -> bool:
+    """Whether the attempt that failed with ``error`` may have been acted on by the server:
+    a request that left and got no answer (a dropped connection, a timeout), or a gateway's
+    5xx. A 503 or 429 says the server did nothing; other 4xx answers refuse the request."""
+    if isinstance(error, TransportError):
+        return error.request_sent and not isinstance(error, TLSError | ProxyError)
+    if isinstance(error, APIError):
+        return error.status >= 500 and error.status != 503
     return False
 
 

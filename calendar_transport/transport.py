@@ -10,6 +10,7 @@ import contextlib
 import ipaddress
 import logging
 import platform
+import ssl
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,7 +24,7 @@ from tenacity import AsyncRetrying
 
 from . import __version__
 from .auth import TokenAuth
-from .checks import require_bool
+from .checks import require_bool, require_finite_positive
 from .errors import (
     APIError,
     AuthenticationError,
@@ -34,9 +35,17 @@ from .errors import (
     RequestTimeoutError,
     ResponseTooLargeError,
     TransportError,
+    WrongEventLoopError,
     error_class_for_status,
 )
-from .retry import RetryPolicy, build_retrying, is_idempotent, retry_after_from_headers
+from .retry import (
+    RetryPolicy,
+    build_retrying,
+    final_connection_failure,
+    is_idempotent,
+    may_have_reached,
+    retry_after_from_headers,
+)
 
 T = TypeVar("T")
 
@@ -116,12 +125,25 @@ def _encode_params(params: Mapping[str, ParamValue] | None) -> dict[str, str] | 
     return encoded
 
 
+class _CallState:
+    """What the attempts of one call have learnt so far."""
+
+    __slots__ = ("reached",)
+
+    def __init__(self) -> None:
+        # whether an attempt may have reached the server and acted (see may_have_reached)
+        self.reached = False
+
+
 class Transport:
     """An HTTP client for one API: base URL, session, auth, retry and decoding.
 
     ``session``: an :class:`aiohttp.ClientSession` you own; it is used and never closed.
     Without it one is created on first use and closed by :meth:`aclose` / ``async with``.
     ``timeout`` bounds each attempt, ``deadline`` (optional) the whole call with its retries.
+    Closed means closed: after :meth:`aclose` every call raises :class:`ClientClosedError`.
+    A transport belongs to the event loop it is first used in; another loop gets
+    :class:`WrongEventLoopError`.
     """
 
     def __init__(
@@ -146,11 +168,9 @@ class Transport:
         require_bool(allow_insecure, "allow_insecure")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
-        for name, value in (("timeout", timeout), ("deadline", deadline)):
-            if value is None and name == "deadline":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        require_finite_positive(timeout, "timeout")
+        if deadline is not None:
+            require_finite_positive(deadline, "deadline")
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
             raise TypeError("max_response_bytes must be an int")
         if max_response_bytes <= 0:
@@ -176,7 +196,9 @@ class Transport:
         # Tasks inside request(), with how deep (a login is a request inside a request).
         self._inflight: dict[asyncio.Task[Any], int] = {}
         self._drained: asyncio.Event | None = None  # set when a call leaves, while closing
-        self._closing = False
+        self._cancelled_by_close: set[asyncio.Task[Any]] = set()
+        self._closed = False  # for good: nothing reopens a closed transport
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of first use
         self.attempts = 0  # HTTP attempts sent by this transport, for tests and reports
 
     def __repr__(self) -> str:
@@ -196,9 +218,15 @@ class Transport:
         """Seconds one attempt may take."""
         return float(self._timeout.total or 0)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called (a closed transport sends nothing more)."""
+        return self._closed
+
     # ---- lifecycle --------------------------------------------------------------------
 
     async def __aenter__(self) -> Transport:
+        self._check_open()
         return self
 
     async def __aexit__(
@@ -210,23 +238,48 @@ class Transport:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop calls in flight (they raise :class:`ClientClosedError`) and close an owned
-        session. Waits for those calls to leave the transport, not for their callers."""
-        self._closing = True
+        """Close for good: calls in flight and every later call raise
+        :class:`ClientClosedError`, and an owned session is closed. Waits for the calls in
+        flight to leave the transport, not for their callers. Calling it again is harmless."""
+        self._check_loop()
+        self._closed = True
         try:
             current = asyncio.current_task()
             for task in self._inflight:
-                if task is not current:
+                if task is not current and task not in self._cancelled_by_close:
+                    self._cancelled_by_close.add(task)
                     task.cancel()
-            while any(task is not current for task in self._inflight):
+            if self._drained is None:
                 self._drained = asyncio.Event()
+            while any(task is not current for task in self._inflight):
+                self._drained.clear()  # one Event for every aclose() waiting at once
                 await self._drained.wait()
         finally:
-            self._drained = None
             if self._owns_session and self._session is not None:
                 session, self._session = self._session, None
                 await session.close()
-            self._closing = False
+
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise WrongEventLoopError(
+                f"{self._owner} is used from another event loop than the one it was first "
+                "used in (its HTTP session belongs to that loop): create one "
+                f"{self._owner} per event loop, e.g. inside the coroutine given to "
+                "asyncio.run, or one per thread that runs a loop"
+            )
+
+    def _check_open(self, method: str = "", url: str = "") -> None:
+        """Refuse a closed transport, and a loop other than the one of first use."""
+        if self._closed:
+            raise ClientClosedError(
+                f"{self._owner} is closed; a closed client stays closed: create a new one",
+                method=method,
+                url=url,
+            )
+        self._check_loop()
 
     def __del__(self) -> None:
         session = getattr(self, "_session", None)
@@ -294,6 +347,8 @@ class Transport:
         ``sensitive`` (logins): errors keep no body, since the answer may hold a token.
         """
         method = method.upper()
+        if self._closed or self._loop is not asyncio.get_running_loop():
+            self._check_open(method, self.url_for(path))
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
         query = _encode_params(params)
@@ -301,6 +356,7 @@ class Transport:
         retrying = build_retrying(
             self.retry, idempotent=is_idempotent(method, idempotent), what=f"{method} {path}"
         )
+        call = _CallState()
         task = asyncio.current_task()
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
@@ -314,28 +370,33 @@ class Transport:
                 # the loop runs every attempt.
                 try:
                     status, data = await self._authenticated(
-                        method, path, query, body, 1, authenticate
+                        method, path, query, body, 1, authenticate, call
                     )
                 except Exception as first:
                     status, data = await self._retry(
-                        retrying, first, method, path, query, body, authenticate
+                        retrying, first, method, path, query, body, authenticate, call
                     )
         except TimeoutError as error:
-            raise RequestTimeoutError(
+            timed_out = RequestTimeoutError(
                 f"no answer within the deadline of {self.deadline}s",
                 method=method,
                 url=self.url_for(path),
                 request_sent=True,
-            ) from error
+            )
+            timed_out.earlier_attempt_may_have_reached = call.reached
+            raise timed_out from error
         except asyncio.CancelledError:
-            if task is not None and self._closing and task.cancelling():
+            if task is not None and task in self._cancelled_by_close:
+                self._cancelled_by_close.discard(task)
                 task.uncancel()
-                raise ClientClosedError(
+                closed = ClientClosedError(
                     f"{self._owner} was closed while this call was in flight",
                     method=method,
                     url=self.url_for(path),
                     request_sent=True,
-                ) from None
+                )
+                closed.earlier_attempt_may_have_reached = call.reached
+                raise closed from None
             raise
         except APIError as error:
             if sensitive:
@@ -360,6 +421,7 @@ class Transport:
         query: dict[str, str] | None,
         body: bytes | None,
         authenticate: bool,
+        call: _CallState,
     ) -> tuple[int, bytes]:
         failed: Exception | None = first
         async for attempt in retrying:
@@ -368,7 +430,9 @@ class Transport:
                 if failed is not None:
                     error, failed = failed, None
                     raise error  # attempt 1, already made: tenacity decides what follows
-                return await self._authenticated(method, path, query, body, number, authenticate)
+                return await self._authenticated(
+                    method, path, query, body, number, authenticate, call
+                )
         raise AssertionError("unreachable: tenacity stops by raising (reraise=True)")
 
     def _leave(self, task: asyncio.Task[Any]) -> None:
@@ -394,10 +458,11 @@ class Transport:
         body: bytes | None,
         attempt: int,
         authenticate: bool,
+        call: _CallState,
     ) -> tuple[int, bytes]:
         auth = self.auth if authenticate else None
         if auth is None:
-            return await self._send(method, self.url_for(path), query, body, None, attempt)
+            return await self._send(method, self.url_for(path), query, body, None, attempt, call)
         token = await auth.current_token(self)
         # Joined after the login: a login may move the base URL (Pyrus' api_url).
         url = self.url_for(path)
@@ -405,7 +470,7 @@ class Transport:
         for _ in range(_MAX_REPLAYS):
             try:
                 return await self._send(
-                    method, url, query, body, auth.authorization(token), attempt
+                    method, url, query, body, auth.authorization(token), attempt, call
                 )
             except AuthenticationError as error:
                 if logged_in or not auth.can_login or auth.is_final(error):
@@ -417,9 +482,28 @@ class Transport:
                 logger.info("%s %s: token refused, logging in again", method, _path(url))
                 token, logged_in = await auth.refresh_token(self, stale=token)
                 url = self.url_for(path)
-        return await self._send(method, url, query, body, auth.authorization(token), attempt)
+        return await self._send(method, url, query, body, auth.authorization(token), attempt, call)
 
     async def _send(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        authorization: str | None,
+        attempt: int,
+        call: _CallState,
+    ) -> tuple[int, bytes]:
+        try:
+            return await self._exchange(method, url, query, body, authorization, attempt)
+        except (APIError, TransportError) as error:
+            # A DELETE answered 404 is "already done" only if an earlier attempt may have
+            # deleted it (r7cal's delete helper reads this); the error says so.
+            error.earlier_attempt_may_have_reached = call.reached
+            call.reached = call.reached or may_have_reached(error)
+            raise
+
+    async def _exchange(
         self,
         method: str,
         url: str,
@@ -435,9 +519,9 @@ class Transport:
             headers["Authorization"] = authorization
         if self._before_attempt is not None:
             await self._before_attempt()
-        if self._closing:  # a closing client must not open a new session
+        if self._closed:  # a retry or a replay after aclose() must not open a new session
             raise ClientClosedError(
-                f"{self._owner} is closing", method=method, url=url, request_sent=False
+                f"{self._owner} is closed", method=method, url=url, request_sent=False
             )
         session = self._get_session()
         started = time.perf_counter()
@@ -457,17 +541,13 @@ class Transport:
                 status = response.status
                 response_headers = response.headers
         except _NOT_SENT_ERRORS as error:
-            raise TransportError(
-                f"could not connect: {error}", method=method, url=url, request_sent=False
-            ) from error
+            raise _connection_error(error, method, url, sent=False) from error
         except TimeoutError as error:
             raise RequestTimeoutError(
                 f"no answer within {self.timeout}s", method=method, url=url, request_sent=True
             ) from error
-        except aiohttp.ClientError as error:
-            raise TransportError(
-                f"{type(error).__name__}: {error}", method=method, url=url, request_sent=True
-            ) from error
+        except (aiohttp.ClientError, ssl.SSLError) as error:
+            raise _connection_error(error, method, url, sent=True) from error
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d (attempt %d, %.1f ms)",
@@ -575,6 +655,21 @@ class Transport:
             ) from error
 
 
+def _connection_error(error: BaseException, method: str, url: str, *, sent: bool) -> TransportError:
+    """The transport error for an aiohttp/ssl failure; TLS and proxy failures get their own
+    classes, which are never retried (they happen while connecting: nothing was sent)."""
+    final = final_connection_failure(error)
+    if final is not None:
+        return final(f"{type(error).__name__}: {error}", method=method, url=url, request_sent=False)
+    if not sent:
+        return TransportError(
+            f"could not connect: {error}", method=method, url=url, request_sent=False
+        )
+    return TransportError(
+        f"{type(error).__name__}: {error}", method=method, url=url, request_sent=True
+    )
+
+
 _WITHHELD = "(withheld: this answer may carry credentials)"
 
 
@@ -584,7 +679,7 @@ def _withheld(error: APIError | DecodeError) -> APIError | DecodeError:
         return type(error)(
             error.detail, status=error.status, method=error.method, url=error.url, body=_WITHHELD
         )
-    return type(error)(
+    withheld = type(error)(
         status=error.status,
         method=error.method,
         url=error.url,
@@ -594,6 +689,8 @@ def _withheld(error: APIError | DecodeError) -> APIError | DecodeError:
         retry_after=error.retry_after,
         attempt=error.attempt,
     )
+    withheld.earlier_attempt_may_have_reached = error.earlier_attempt_may_have_reached
+    return withheld
 
 
 def _path(url: str) -> str:

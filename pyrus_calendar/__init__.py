@@ -19,13 +19,16 @@ from calendar_transport import (
     IncompleteResultsError,
     NotFoundError,
     PermissionDeniedError,
+    ProxyError,
     RateLimitError,
     RequestTimeoutError,
     ResponseTooLargeError,
     RetryPolicy,
     Secret,
     ServerError,
+    TLSError,
     TransportError,
+    WrongEventLoopError,
 )
 
 from .auth import PyrusAuth
@@ -83,6 +86,7 @@ __all__ = [
     "Person",
     "Project",
     "ProjectsValue",
+    "ProxyError",
     "PyrusAuth",
     "PyrusClient",
     "RateLimit",
@@ -93,10 +97,12 @@ __all__ = [
     "Secret",
     "ServerError",
     "Subscriber",
+    "TLSError",
     "TableRow",
     "Task",
     "TitleValue",
     "TransportError",
     "UnknownValue",
+    "WrongEventLoopError",
     "filter_mask",
 ]

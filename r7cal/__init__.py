@@ -19,13 +19,16 @@ from calendar_transport import (
     IncompleteResultsError,
     NotFoundError,
     PermissionDeniedError,
+    ProxyError,
     RateLimitError,
     RequestTimeoutError,
     ResponseTooLargeError,
     RetryPolicy,
     Secret,
     ServerError,
+    TLSError,
     TransportError,
+    WrongEventLoopError,
 )
 
 from .auth import R7Auth
@@ -65,6 +68,7 @@ __all__ = [
     "LoginResult",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProxyError",
     "R7Auth",
     "R7Client",
     "RateLimitError",
@@ -75,6 +79,8 @@ __all__ = [
     "Secret",
     "ServerError",
     "ShareResult",
+    "TLSError",
     "TransportError",
     "User",
+    "WrongEventLoopError",
 ]

@@ -146,15 +146,17 @@ async def call_expecting_true(
 
 
 async def delete_expecting_true(transport: Transport, path: str, *, params: dict[str, int]) -> None:
-    """A ``DELETE`` answered ``true``. A 404 to a retry counts as done: the attempt whose
-    answer was lost (a dropped connection, a gateway error) had already deleted it."""
+    """A ``DELETE`` answered ``true``. A 404 to a retry counts as done only when an earlier
+    attempt may have reached the server (its connection dropped after sending, it timed out,
+    a gateway answered 502/504): that attempt deleted it. After clean refusals (503, 429)
+    a 404 means there was nothing to delete, and raises :class:`NotFoundError`."""
     try:
         await call_expecting_true(transport, "DELETE", path, params=params)
     except NotFoundError as error:
-        if error.attempt == 1:
+        if not error.earlier_attempt_may_have_reached:
             raise
         logger.info(
-            "DELETE %s %s: not found on attempt %d; an earlier attempt deleted it",
+            "DELETE %s %s: not found on attempt %d; an earlier attempt may have deleted it",
             path,
             params,
             error.attempt,

@@ -9,15 +9,24 @@ import gc
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from calendar_transport.fake import FakeServer, RecordedRequest
-from pyrus_calendar import FakePyrusServer, PyrusClient, Task
-from r7cal import AuthenticationError, FakeR7Server, R7Client, RetryPolicy, TransportError
+from pyrus_calendar import FakePyrusServer, Meeting, PyrusClient, Task
+from r7cal import (
+    AuthenticationError,
+    ClientClosedError,
+    FakeR7Server,
+    R7Client,
+    RetryPolicy,
+    TransportError,
+    WrongEventLoopError,
+)
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 NEXT_DAY = DAY + timedelta(days=1)
@@ -147,7 +156,7 @@ def serving_in_a_thread(server: FakeServer) -> Iterator[None]:
         loop.close()
 
 
-def test_an_r7_client_works_from_two_event_loops_in_sequence() -> None:
+def test_a_closed_r7_client_stays_closed_in_the_next_event_loop() -> None:
     server = FakeR7Server()
     with serving_in_a_thread(server):
         r7 = r7_client(server, retry=FAST)
@@ -158,27 +167,100 @@ def test_an_r7_client_works_from_two_event_loops_in_sequence() -> None:
                 return len(await r7.calendars.list())
 
         assert asyncio.run(create_and_count("first loop")) == 2
-        assert asyncio.run(create_and_count("second loop")) == 3
-        server.expire_tokens()  # the re-login happens under the third loop's lock
-        assert asyncio.run(create_and_count("third loop")) == 4
-    assert server.logins["user_test"] == 2
-    assert r7.transport._session is None  # each loop's session was closed with it
+        sent = len(server.requests)
+        with pytest.raises(ClientClosedError, match="closed client stays closed"):
+            asyncio.run(create_and_count("second loop"))
+        assert len(server.requests) == sent  # nothing was sent, no session was opened
+    assert r7.transport._session is None
+    assert server.logins["user_test"] == 1
 
 
-def test_a_pyrus_client_works_from_two_event_loops_in_sequence() -> None:
+def test_one_client_per_event_loop_each_closed_with_its_loop() -> None:
+    """What to do instead of sharing: a client made inside each asyncio.run."""
     server = FakePyrusServer()
     server.add_task(Task(id=7, text="seven", due=DAY + timedelta(hours=1)))
     with serving_in_a_thread(server):
-        pyrus = pyrus_client(server, retry=FAST)
 
         async def ids() -> list[int]:
-            async with pyrus:
+            async with pyrus_client(server, retry=FAST) as pyrus:
                 return [task.id async for task in pyrus.iter_calendar(DAY, NEXT_DAY)]
 
         assert asyncio.run(ids()) == [7]
-        server.revoke_tokens()
         assert asyncio.run(ids()) == [7]
     assert server.counters.logins == 2
+
+
+def test_a_client_used_in_a_second_asyncio_run_says_to_make_one_per_loop() -> None:
+    """A bot that lends its session, closes it with its loop and runs again: the client
+    (never closed) is not silently reused with a dead session; the error says what to do."""
+    server = FakeR7Server()
+    with serving_in_a_thread(server):
+        holder: list[R7Client] = []
+
+        async def first_run() -> int:
+            async with aiohttp.ClientSession() as session:
+                r7 = r7_client(server, retry=FAST, session=session)
+                holder.append(r7)
+                return len(await r7.calendars.list())
+
+        assert asyncio.run(first_run()) == 1
+        sent = len(server.requests)
+        with pytest.raises(WrongEventLoopError, match="one R7Client per event loop"):
+            asyncio.run(holder[0].calendars.list())
+        with pytest.raises(WrongEventLoopError):  # aclose() from the wrong loop too
+            asyncio.run(holder[0].aclose())
+        assert len(server.requests) == sent
+
+
+def test_a_client_used_from_another_live_loop_is_refused_and_still_works_in_its_own() -> None:
+    with asyncio.Runner() as first, asyncio.Runner() as second:
+        server = FakePyrusServer()
+        server.add_task(Task(id=3, text="three", due=DAY + timedelta(hours=2)))
+        first.run(server.start())
+        try:
+            pyrus = pyrus_client(server, retry=FAST)
+
+            async def task_ids() -> list[int]:
+                return [task.id for task in (await pyrus.calendar(DAY, NEXT_DAY)).tasks]
+
+            assert first.run(task_ids()) == [3]
+            with pytest.raises(WrongEventLoopError, match="one PyrusClient per event loop"):
+                second.run(task_ids())
+            with pytest.raises(WrongEventLoopError):
+                second.run(_iterate(pyrus))
+            assert first.run(task_ids()) == [3]  # its own loop is not disturbed
+            first.run(pyrus.aclose())
+        finally:
+            first.run(server.stop())
+    assert server.counters.calendar_requests == 2
+
+
+async def _iterate(pyrus: PyrusClient) -> list[int]:
+    return [task.id async for task in pyrus.iter_calendar(DAY, NEXT_DAY)]
+
+
+async def test_a_client_used_from_another_threads_loop_fails_at_once() -> None:
+    async with FakeR7Server() as server, r7_client(server, retry=FAST) as r7:
+        await r7.calendars.list()
+        sent = len(server.requests)
+        caught: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                asyncio.run(r7.calendars.list())
+            except BaseException as error:  # handed to the test's thread
+                caught.append(error)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        await asyncio.to_thread(thread.join, 10)
+        assert not thread.is_alive()  # no hang
+        assert len(server.requests) == sent
+        assert len(await r7.calendars.list()) == 1  # the client's own loop carries on
+    assert len(caught) == 1
+    assert isinstance(caught[0], WrongEventLoopError)
+    assert isinstance(caught[0], RuntimeError)
+    assert "one R7Client per event loop" in str(caught[0])
 
 
 # ---- closing with calls in flight ----------------------------------------------------------
@@ -225,6 +307,82 @@ async def test_closing_a_pyrus_client_mid_paging_stops_every_look_ahead_request(
             await walker
         assert client_tasks() == []
     assert seen == []
+
+
+# ---- closed mid-walk, and calls after the close ----------------------------------------------
+
+
+async def test_an_r7_walk_closed_between_windows_sends_nothing_more() -> None:
+    async with FakeR7Server() as server:
+        r7 = r7_client(server, retry=FAST)
+        calendar = await r7.calendars.create(name="Many days")
+        for day in range(10):
+            start = DAY + timedelta(days=day, hours=9)
+            await r7.events.create(start, start + timedelta(hours=1), calendar_id=calendar.id)
+        walk = r7.events.iterate(
+            [calendar.id], DAY, DAY + timedelta(days=10), window=timedelta(days=1)
+        )
+        first = await anext(walk)
+        await r7.aclose()
+        attempts, arrived = r7.transport.attempts, len(server.requests)
+        with pytest.raises(ClientClosedError):
+            await anext(walk)
+        with pytest.raises(ClientClosedError):  # and a later call does not reopen either
+            await r7.calendars.list()
+    assert first.start_date == DAY + timedelta(hours=9)
+    assert r7.transport.attempts == attempts  # 0 requests after the close
+    assert len(server.requests) == arrived
+    assert r7.transport._session is None
+
+
+@pytest.mark.parametrize("what", ["tasks", "meetings"])
+async def test_a_pyrus_walk_closed_mid_way_sends_nothing_more(what: str) -> None:
+    async with FakePyrusServer() as server:
+        for item_id in range(1, 300):
+            moment = DAY + timedelta(seconds=item_id * 250)
+            server.add_task(Task(id=item_id, text="t", due=moment))
+            server.add_meeting(Meeting(id=item_id, start_time=moment, duration=5))
+        pyrus = pyrus_client(server, retry=FAST)
+        walk: AsyncIterator[object] = (
+            pyrus.iter_calendar(DAY, NEXT_DAY, item_count=20)
+            if what == "tasks"
+            else pyrus.iter_meetings(DAY, NEXT_DAY, item_count=20)
+        )
+        await anext(walk)
+        await pyrus.aclose()
+        attempts = pyrus.attempts
+        with pytest.raises(ClientClosedError):
+            await _drain(walk, limit=600)
+        with pytest.raises(ClientClosedError):
+            await pyrus.calendar(DAY, NEXT_DAY)
+        assert client_tasks() == []  # no look-ahead request is left running
+    assert pyrus.attempts == attempts  # 0 requests after the close
+    assert len(server.requests) <= attempts  # (logins included in both)
+    assert pyrus.transport._session is None
+
+
+async def _drain(walk: AsyncIterator[object], *, limit: int) -> None:
+    """Iterate ``walk`` to its end, at most ``limit`` items (a walk that went on ends it)."""
+    for _ in range(limit):
+        await anext(walk)
+
+
+async def test_a_client_never_entered_works_lazily_until_closed() -> None:
+    async with FakePyrusServer() as server:
+        server.add_task(Task(id=5, text="five", due=DAY + timedelta(hours=5)))
+        pyrus = pyrus_client(server)
+        page = await pyrus.calendar(DAY, NEXT_DAY)
+        assert [task.id for task in page.tasks] == [5]
+        await pyrus.aclose()
+        sent = len(server.requests)
+        with pytest.raises(ClientClosedError, match="create a new one"):
+            await pyrus.calendar(DAY, NEXT_DAY)
+        with pytest.raises(ClientClosedError):
+            await pyrus.login()
+        with pytest.raises(ClientClosedError):
+            async with pyrus:
+                pass
+    assert len(server.requests) == sent
 
 
 # ---- a client left open --------------------------------------------------------------------

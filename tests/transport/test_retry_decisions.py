@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 
 from calendar_transport.errors import (
     APIError,
     BadRequestError,
+    ClientClosedError,
+    ProxyError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
+    TLSError,
     TransportError,
 )
 from calendar_transport.retry import (
     RetryPolicy,
     backoff_delay,
+    final_connection_failure,
     is_idempotent,
+    may_have_reached,
     parse_rate_limit_reset,
     parse_retry_after,
     retry_after_from_headers,
@@ -154,3 +162,58 @@ def test_policy_rejects_bad_values(kwargs: dict[str, object], error: type[Except
 def test_policy_is_frozen() -> None:
     with pytest.raises(AttributeError):
         POLICY.attempts = 9  # type: ignore[misc]
+
+
+def test_a_wait_longer_than_the_cap_is_not_retried() -> None:
+    policy = RetryPolicy(max_retry_after=60)
+    long_wait = RateLimitError(status=429, method="GET", url="https://x/y", retry_after=61)
+    short_wait = RateLimitError(status=429, method="GET", url="https://x/y", retry_after=60)
+    assert should_retry(long_wait, idempotent=True, policy=policy) is False
+    assert should_retry(short_wait, idempotent=True, policy=policy) is True
+
+
+@pytest.mark.parametrize("cls", [TLSError, ProxyError, ClientClosedError])
+def test_failures_that_cannot_heal_are_never_retried(cls: type[TransportError]) -> None:
+    error = cls("no", method="GET", url="https://x/y", request_sent=False)
+    assert should_retry(error, idempotent=True, policy=POLICY) is False
+
+
+def _key() -> aiohttp.client_reqrep.ConnectionKey:
+    return aiohttp.client_reqrep.ConnectionKey("x", 443, True, True, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ssl.SSLCertVerificationError("certificate verify failed"), TLSError),
+        (ssl.SSLError("handshake"), TLSError),
+        (aiohttp.ServerFingerprintMismatch(b"a", b"b", "x", 443), TLSError),
+        (aiohttp.ClientProxyConnectionError(_key(), OSError("refused")), ProxyError),
+        (aiohttp.ClientConnectorError(_key(), OSError("refused")), None),
+        (aiohttp.ServerDisconnectedError(), None),
+        (ConnectionResetError(), None),
+    ],
+)
+def test_final_connection_failures_are_classified(
+    error: BaseException, expected: type[TransportError] | None
+) -> None:
+    assert final_connection_failure(error) is expected
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (_transport(sent=True), True),  # dropped after sending
+        (RequestTimeoutError("slow", method="GET", url="u", request_sent=True), True),
+        (_transport(sent=False), False),  # never left this process
+        (_api(ServerError, 502), True),
+        (_api(ServerError, 504), True),
+        (_api(ServerError, 500), True),
+        (_api(ServerError, 503), False),  # the server says it did nothing
+        (_api(RateLimitError, 429), False),
+        (_api(BadRequestError, 400), False),
+        (TLSError("cert", method="GET", url="u", request_sent=False), False),
+    ],
+)
+def test_which_failures_may_have_reached_the_server(error: Exception, expected: bool) -> None:
+    assert may_have_reached(error) is expected

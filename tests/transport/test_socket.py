@@ -359,14 +359,33 @@ async def test_borrowed_session_stays_open(server: DemoServer) -> None:
             assert response.status == 401
 
 
-async def test_owned_session_is_closed_and_reopened_lazily(server: DemoServer) -> None:
+async def test_owned_session_is_closed_and_never_reopened(server: DemoServer) -> None:
     transport = _client(server)
     async with transport:
         await transport.request("GET", "/items")
         session = transport._session
     assert session is not None
     assert session.closed
-    async with transport:  # usable again after close, with a new session
+    assert transport.closed
+    sent = len(server.requests)
+    with pytest.raises(ClientClosedError, match="closed client stays closed"):
+        await transport.request("GET", "/items")
+    with pytest.raises(ClientClosedError):
+        async with transport:  # entering again does not reopen it either
+            pass
+    await transport.aclose()  # closing twice is harmless
+    assert transport._session is None
+    assert len(server.requests) == sent
+
+
+async def test_a_transport_never_entered_opens_its_session_lazily(server: DemoServer) -> None:
+    transport = _client(server)
+    assert transport._session is None
+    items = await transport.request("GET", "/items", response_type=list[Item])
+    assert [item.id for item in items] == [1, 2]
+    assert transport._session is not None
+    await transport.aclose()
+    with pytest.raises(ClientClosedError):
         await transport.request("GET", "/items")
 
 
