@@ -20,6 +20,8 @@ CORE = "calendar_transport"
 _MARKER = re.compile(r"^<!-- --8<-- \[(start|end):([\w-]+)\] -->$")
 _INCLUDE = re.compile(r'^--8<-- "README\.md:([\w-]+)"$', re.MULTILINE)
 _DIRECTIVE = re.compile(r"^::: ([\w.]+)$", re.MULTILINE)
+# The title and the "##" headings are sections of the site; "###" subheadings stay inside one.
+_SECTION_HEADING = re.compile(r"^#{1,2} ")
 
 
 def _sections(text: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
@@ -34,7 +36,7 @@ def _sections(text: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
             in_fence = not in_fence
         marker = None if in_fence else _MARKER.match(line)
         if marker is None:
-            if not in_fence and line.startswith("#") and open_name is not None:
+            if not in_fence and _SECTION_HEADING.match(line) and open_name is not None:
                 problems.append(f"line {number}: heading {line!r} inside section {open_name}")
             continue
         kind, name = marker.groups()
@@ -62,7 +64,7 @@ def _unmarked_headings(text: str, sections: dict[str, tuple[int, int]]) -> list[
     for number, line in enumerate(lines, start=1):
         if line.startswith("```"):
             in_fence = not in_fence
-        elif not in_fence and line.startswith("#") and number + 1 not in starts:
+        elif not in_fence and _SECTION_HEADING.match(line) and number + 1 not in starts:
             missing.append(line)
     return missing
 
