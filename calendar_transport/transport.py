@@ -394,14 +394,14 @@ class Transport:
         auth = self.auth if authenticate else None
         if auth is None:
             return await self._send(method, self.url_for(path), query, body, None, attempt)
-        token = await auth.current_token(self)
+        issued = await auth.current(self)
         # Joined after the login: a login may move the base URL (Pyrus' api_url).
         url = self.url_for(path)
         logged_in = False
         for _ in range(_MAX_REPLAYS):
             try:
                 return await self._send(
-                    method, url, query, body, auth.authorization(token), attempt
+                    method, url, query, body, auth.authorization(issued.value), attempt
                 )
             except AuthenticationError as error:
                 if logged_in or not auth.can_login or auth.is_final(error):
@@ -411,9 +411,9 @@ class Transport:
                 # a 401 after its own login is final. One whose fresh token came from another
                 # call's login (and was revoked again) may still log in itself.
                 logger.info("%s %s: token refused, logging in again", method, _path(url))
-                token, logged_in = await auth.refresh_token(self, stale=token)
+                issued, logged_in = await auth.renew(self, stale=issued)
                 url = self.url_for(path)
-        return await self._send(method, url, query, body, auth.authorization(token), attempt)
+        return await self._send(method, url, query, body, auth.authorization(issued.value), attempt)
 
     async def _send(
         self,

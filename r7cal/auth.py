@@ -105,17 +105,18 @@ class R7Auth(TokenAuth):
                 logger.info(
                     "refresh token refused (%s); logging in with the password", type(error).__name__
                 )
+        return await self._password_login(transport)
+
+    async def _password_login(self, transport: Transport) -> IssuedToken:
         return self._install(await self._password_call(transport))
 
     async def sign_in(self, transport: Transport) -> LoginResult:
         """Log in with the password now, whatever the current token, and install the token."""
         if self._password is None:
             raise ValueError("login() needs a client created with login= and password=")
-        async with self._get_lock():
-            result = await self._password_call(transport)
-            self.set_token(self._install(result))
-            self.logins += 1
-        return result
+        await self.login_now(transport, self._password_login)
+        assert self.last_login is not None  # set by the login just made
+        return self.last_login
 
     # ---- the calls -----------------------------------------------------------------------
 
