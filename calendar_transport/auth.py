@@ -76,6 +76,21 @@ class IssuedToken:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginInfo:
+    """Who a client logged in as, alike for both backends; it never holds the token.
+
+    ``backend``: ``"r7"`` or ``"pyrus"``; ``login``: the login name used; ``user_id``: the
+    user the server names (R7's ``UserId``; for Pyrus the ``person_id`` acted as, if given);
+    ``expires_at``: when the token stops working, when the server says so credibly.
+    """
+
+    backend: str
+    login: str | None = None
+    user_id: int | None = None
+    expires_at: datetime | None = None
+
+
 class TokenAuth(abc.ABC):
     """Holds the current token; logs in lazily and refreshes it once for many waiters."""
 

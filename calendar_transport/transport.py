@@ -135,6 +135,7 @@ class Transport:
         dec_hook: DecHook | None = None,
         before_attempt: Callable[[], Awaitable[object]] | None = None,
         error_envelope: EnvelopeCheck | None = None,
+        body_filter: Callable[[bytes], bytes] | None = None,
         owner: str = "Transport",
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -167,6 +168,8 @@ class Transport:
         self._before_attempt = before_attempt
         # a 2xx body that is the backend's error report raises instead of being decoded
         self._error_envelope = error_envelope
+        # rewrites a body before it is decoded: a backend's wire quirks msgspec cannot read
+        self._body_filter = body_filter
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._owner = owner
         # Tasks inside request(), with how deep (a login is a request inside a request).
@@ -560,7 +563,7 @@ class Transport:
             decoder = msgspec.json.Decoder(response_type, dec_hook=self._dec_hook)
             self._decoders[response_type] = decoder
         try:
-            return decoder.decode(data)
+            return decoder.decode(data if self._body_filter is None else self._body_filter(data))
         except (msgspec.DecodeError, ValueError) as error:
             raise DecodeError(
                 str(error) if data else "empty body",

@@ -17,6 +17,7 @@ from calendar_transport import (
     DecodeError,
     ErrorEnvelopeError,
     IncompleteResultsError,
+    LoginInfo,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -28,7 +29,7 @@ from calendar_transport import (
     TransportError,
 )
 
-from .auth import R7Auth
+from .auth import R7Auth, R7LoginInfo
 from .calendars import Calendars
 from .client import R7Client
 from .events import Events
@@ -62,11 +63,13 @@ __all__ = [
     "FakeR7Server",
     "IncompleteResultsError",
     "JSONValue",
+    "LoginInfo",
     "LoginResult",
     "NotFoundError",
     "PermissionDeniedError",
     "R7Auth",
     "R7Client",
+    "R7LoginInfo",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseTooLargeError",

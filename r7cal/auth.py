@@ -7,6 +7,7 @@ once for many waiters) is decided by :class:`calendar_transport.TokenAuth`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -16,6 +17,7 @@ from calendar_transport import (
     BadRequestError,
     DecodeError,
     IssuedToken,
+    LoginInfo,
     NotFoundError,
     PermissionDeniedError,
     Secret,
@@ -23,7 +25,7 @@ from calendar_transport import (
 )
 from calendar_transport.errors import error_class_for_status
 
-from .models import LoginEnvelope, LoginResult
+from .models import LoginEnvelope, LoginResult, User
 
 if TYPE_CHECKING:
     from calendar_transport import Transport
@@ -34,6 +36,14 @@ LOGIN_PATH: Final = "/api/v2/auth/Login"
 
 # Answers to a refresh-token call that mean "this refresh token is no good, use the password".
 _REFRESH_REFUSED = (AuthenticationError, BadRequestError, PermissionDeniedError, NotFoundError)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class R7LoginInfo(LoginInfo):
+    """:class:`LoginInfo` with what R7's login answer adds: the user and their modules."""
+
+    user: User | None = None
+    modules_access: tuple[str, ...] = ()
 
 
 class R7Auth(TokenAuth):
@@ -110,13 +120,21 @@ class R7Auth(TokenAuth):
     async def _password_login(self, transport: Transport) -> IssuedToken:
         return self._install(await self._password_call(transport))
 
-    async def sign_in(self, transport: Transport) -> LoginResult:
+    async def sign_in(self, transport: Transport) -> R7LoginInfo:
         """Log in with the password now, whatever the current token, and install the token."""
         if self._password is None:
             raise ValueError("login() needs a client created with login= and password=")
-        await self.login_now(transport, self._password_login)
-        assert self.last_login is not None  # set by the login just made
-        return self.last_login
+        issued = await self.login_now(transport, self._password_login)
+        result = self.last_login
+        assert result is not None  # set by the login just made
+        return R7LoginInfo(
+            backend="r7",
+            login=self.login_name,
+            user_id=result.tokens.user_id if result.user is None else result.user.id,
+            expires_at=issued.expires_at,  # as the client acts on it (None: unknown, never)
+            user=result.user,
+            modules_access=tuple(result.modules_access),
+        )
 
     # ---- the calls -----------------------------------------------------------------------
 

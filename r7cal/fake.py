@@ -15,14 +15,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NoReturn
+from typing import Any, Final, Literal, NoReturn
 
 import msgspec
 from aiohttp import web
 
 from calendar_transport.fake import FakeServer
 
-__all__ = ["FakeCalendar", "FakeEvent", "FakeR7Server", "FakeUser"]
+__all__ = ["FakeCalendar", "FakeEvent", "FakeR7Server", "FakeUser", "TokenExpiry"]
 
 READ: Final = 0
 WRITE: Final = 4
@@ -34,6 +34,12 @@ REFRESH_PATH: Final = "/api/v2/auth/Refresh"
 DEFAULT_USERS: Final = {"user_test": "TestPassword"}
 _CUSTOMER_ID: Final = 1
 _MODULES: Final = ["Disk", "Admin", "Mail", "Calendar", "Draw", "Contacts", "Projects"]
+
+#: How the fake writes a token's ``ExpiredAt``: with ``Z``; the same clock reading without
+#: ``Z``; or .NET's ``DateTime.MaxValue`` without / with ``Z`` (the token never expires)
+TokenExpiry = Literal["utc", "naive", "never", "never_utc"]
+_NET_MAX_VALUE: Final = "9999-12-31T23:59:59.9999999"
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
 
 _ERRORS: Final[dict[int, type[web.HTTPException]]] = {
     400: web.HTTPBadRequest,
@@ -102,6 +108,9 @@ class FakeR7Server(FakeServer):
     :attr:`unauthorized`.
     ``single_event_as_object`` answers an events listing of exactly one event with the bare
     object, as the spec shows.
+    Server clocks: ``clock_offset`` (seconds; negative when the server's clock is behind
+    ours) shifts the ``ExpiredAt`` it writes, not when a token really stops working;
+    ``token_expiry`` (:data:`TokenExpiry`) says how it writes it.
     """
 
     def __init__(
@@ -114,8 +123,14 @@ class FakeR7Server(FakeServer):
         latency: float = 0.0,
         record_requests: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        clock_offset: float = 0.0,
+        token_expiry: TokenExpiry = "utc",
     ) -> None:
+        if token_expiry not in ("utc", "naive", "never", "never_utc"):
+            raise ValueError(f"unknown token_expiry {token_expiry!r}")
         self.token_lifetime = token_lifetime
+        self.clock_offset = timedelta(seconds=clock_offset)
+        self.token_expiry: TokenExpiry = token_expiry
         self.single_event_as_object = single_event_as_object
         self.users: dict[int, FakeUser] = {}
         self.calendars: dict[int, FakeCalendar] = {}
@@ -395,9 +410,12 @@ class FakeR7Server(FakeServer):
 
     def _issue(self, user_id: int) -> tuple[str, _Token]:
         value = str(uuid.uuid4())
+        never = self.token_expiry in ("never", "never_utc")
         token = _Token(
             user_id=user_id,
-            expires_at=datetime.now(UTC) + timedelta(seconds=self.token_lifetime),
+            expires_at=_NEVER
+            if never
+            else datetime.now(UTC) + timedelta(seconds=self.token_lifetime),
             refresh_token=str(uuid.uuid4()),
         )
         self._tokens[value] = token
@@ -459,7 +477,7 @@ class FakeR7Server(FakeServer):
                             "AuthToken": value,
                             "RefreshToken": token.refresh_token,
                             "UserId": user.id,
-                            "ExpiredAt": _net_time(token.expires_at),
+                            "ExpiredAt": self._expired_at(token),
                             "Type": None,
                         },
                         "State": "Login",
@@ -469,6 +487,14 @@ class FakeR7Server(FakeServer):
                 },
             }
         )
+
+    def _expired_at(self, token: _Token) -> str:
+        if self.token_expiry == "never":
+            return _NET_MAX_VALUE
+        if self.token_expiry == "never_utc":
+            return f"{_NET_MAX_VALUE}Z"
+        written = _net_time(token.expires_at + self.clock_offset)  # by the server's clock
+        return written.removesuffix("Z") if self.token_expiry == "naive" else written
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
         surname, _, rest = user.name.partition(" ")
