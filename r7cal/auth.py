@@ -38,6 +38,12 @@ LOGIN_PATH: Final = "/api/v2/auth/Login"
 _REFRESH_REFUSED = (AuthenticationError, BadRequestError, PermissionDeniedError, NotFoundError)
 
 
+def _refresh_unavailable(error: Exception) -> bool:
+    # The refresh endpoint is not there (405) or is down (5xx, after its retries): the
+    # password still works, so it is used rather than failing the call.
+    return isinstance(error, APIError) and (error.status == 405 or error.status >= 500)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class R7LoginInfo(LoginInfo):
     """:class:`LoginInfo` with what R7's login answer adds: the user and their modules."""
@@ -86,6 +92,7 @@ class R7Auth(TokenAuth):
         self.login_path = login_path
         #: the answer of the last login: the user and the modules they may use
         self.last_login: LoginResult | None = None
+        self._said_fallback = False
 
     def __repr__(self) -> str:
         state = "token set" if self._token else "no token"
@@ -109,12 +116,20 @@ class R7Auth(TokenAuth):
         if self._can_refresh:
             try:
                 return self._install(await self._refresh_call(transport))
-            except (*_REFRESH_REFUSED, DecodeError) as error:
-                if self._password is None:
+            except (APIError, DecodeError) as error:
+                usable = isinstance(error, (*_REFRESH_REFUSED, DecodeError))
+                if self._password is None or not (usable or _refresh_unavailable(error)):
                     raise
-                logger.info(
-                    "refresh token refused (%s); logging in with the password", type(error).__name__
+                # Said once at INFO (a refresh_path that never works is worth seeing), then
+                # at DEBUG: a refused refresh token is routine.
+                logger.log(
+                    logging.DEBUG if self._said_fallback else logging.INFO,
+                    "refresh at %s failed (%s, HTTP %s); logging in with the password",
+                    self.refresh_path,
+                    type(error).__name__,
+                    error.status,
                 )
+                self._said_fallback = True
         return await self._password_login(transport)
 
     async def _password_login(self, transport: Transport) -> IssuedToken:
