@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .auth import IssuedToken, Secret, TokenAuth
+from .auth import IssuedToken, LoginInfo, Secret, TokenAuth
 from .errors import (
     APIError,
     AuthenticationError,
@@ -36,6 +36,7 @@ __all__ = [
     "ErrorEnvelopeError",
     "IncompleteResultsError",
     "IssuedToken",
+    "LoginInfo",
     "NotFoundError",
     "PermissionDeniedError",
     "ProxyError",

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -17,6 +20,8 @@ from .errors import APIError
 
 if TYPE_CHECKING:
     from .transport import Transport
+
+logger = logging.getLogger(__name__)
 
 
 class Secret:
@@ -52,14 +57,38 @@ def _now() -> datetime:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class IssuedToken:
-    """A token and, when the server says, the moment it stops working."""
+    """A token and, when the server says, the moment it stops working.
+
+    ``generation`` numbers the logins of one :class:`TokenAuth` (set when it installs the
+    token): it, not the token's text, tells whether a token was replaced, since a server may
+    issue the same token again.
+    """
 
     value: str
     expires_at: datetime | None = None
     issued_at: datetime = field(default_factory=lambda: _now())
+    generation: int = 0
 
     def __repr__(self) -> str:
-        return f"IssuedToken(value='***', expires_at={self.expires_at!r})"
+        return (
+            f"IssuedToken(value='***', expires_at={self.expires_at!r}, "
+            f"generation={self.generation})"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginInfo:
+    """Who a client logged in as, alike for both backends; it never holds the token.
+
+    ``backend``: ``"r7"`` or ``"pyrus"``; ``login``: the login name used; ``user_id``: the
+    user the server names (R7's ``UserId``; for Pyrus the ``person_id`` acted as, if given);
+    ``expires_at``: when the token stops working, when the server says so credibly.
+    """
+
+    backend: str
+    login: str | None = None
+    user_id: int | None = None
+    expires_at: datetime | None = None
 
 
 class TokenAuth(abc.ABC):
@@ -70,10 +99,12 @@ class TokenAuth(abc.ABC):
 
     def __init__(self, *, token: str | None = None) -> None:
         self._token: IssuedToken | None = IssuedToken(token) if token else None
+        self._generation = 0  # of the installed token; 0 is the one passed in, if any
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self._logins_finished = 0  # successful or not
+        self._logins_finished = 0  # succeeded or failed; a cancelled login is neither
         self._last_failure: Exception | None = None
+        self._warned_expiry = False
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
 
     def __repr__(self) -> str:
@@ -106,65 +137,112 @@ class TokenAuth(abc.ABC):
         """The current token, if any (never logged; for callers who persist it)."""
         return self._token.value if self._token else None
 
+    @property
+    def issued(self) -> IssuedToken | None:
+        """The current token with its expiry and generation, if any."""
+        return self._token
+
     def _usable(self, issued: IssuedToken | None) -> bool:
         if issued is None:
             return False
         if issued.expires_at is None or not self.can_login:
             return True
         # The skew is capped at half the token's lifetime: a token issued for less than
-        # twice the skew (or by a server whose clock is behind) is still used, not replaced
-        # by a new login before every call.
+        # twice the skew is still used, not replaced by a new login before every call.
         skew = min(self.refresh_skew, (issued.expires_at - issued.issued_at) / 2)
         return _now() + skew < issued.expires_at
 
-    async def current_token(self, transport: Transport) -> str:
+    async def current(self, transport: Transport) -> IssuedToken:
         """A token good to use now: logs in on first use and before a known expiry."""
         issued = self._token
         if self._usable(issued):
             assert issued is not None
-            return issued.value
-        return await self.refresh(transport, stale=issued.value if issued else None)
+            return issued
+        fresh, _ = await self.renew(transport, stale=issued)
+        return fresh
 
-    async def refresh(self, transport: Transport, *, stale: str | None) -> str:
-        """Replace ``stale`` with a new token; concurrent callers share one login.
+    async def renew(
+        self, transport: Transport, *, stale: IssuedToken | None
+    ) -> tuple[IssuedToken, bool]:
+        """Replace ``stale`` (the token a caller had); concurrent callers share one login.
 
-        Compare-and-invalidate: when the token was already replaced by someone else while
-        this caller waited (or its 401 carried an old token), the newer token is returned and
-        no login happens.
-        """
-        token, _ = await self.refresh_token(transport, stale=stale)
-        return token
-
-    async def refresh_token(self, transport: Transport, *, stale: str | None) -> tuple[str, bool]:
-        """:meth:`refresh`, also saying whether this caller made the login (``True``) or
-        got the token of another caller's login (``False``).
-
-        A login that fails is not repeated by the callers that were waiting for it: they get
-        its error (N calls with a wrong password make one login, not N, and do not get the
-        account locked).
+        Returns the token to use and whether this caller made the login (``True``) or got
+        the one another caller's login installed since ``stale`` (``False``). A login that
+        fails is not repeated by the callers that were waiting for it: they get its error (N
+        calls with a wrong password make one login, and do not get the account locked). A
+        login that was cancelled (its caller's timeout) is no answer: a waiter logs in.
         """
         finished_before = self._logins_finished
         async with self._get_lock():
             current = self._token
-            if current is not None and current.value != stale and self._usable(current):
-                return current.value, False
+            newer = current is not None and (stale is None or current.generation > stale.generation)
+            if newer and self._usable(current):
+                assert current is not None
+                return current, False
             if self._logins_finished != finished_before and self._last_failure is not None:
                 raise self._last_failure  # the login this caller waited for has just failed
-            try:
-                issued = await self.login(transport)
-            except Exception as error:
-                self._last_failure = error
-                raise
-            finally:
-                self._logins_finished += 1
-            self._last_failure = None
-            self.logins += 1
-            self._token = issued
-            return issued.value, True
+            return await self._run_login(self.login(transport)), True
 
-    def set_token(self, issued: IssuedToken) -> None:
-        """Install a token obtained elsewhere (an explicit ``login()`` by the caller)."""
-        self._token = issued
+    async def login_now(
+        self,
+        transport: Transport,
+        login: Callable[[Transport], Awaitable[IssuedToken]] | None = None,
+    ) -> IssuedToken:
+        """Log in now, whatever the current token (``login``: another way than
+        :meth:`login`), in turn with any login under way."""
+        async with self._get_lock():
+            return await self._run_login((login or self.login)(transport))
+
+    async def current_token(self, transport: Transport) -> str:
+        """The value of :meth:`current`."""
+        return (await self.current(transport)).value
+
+    async def refresh(self, transport: Transport, *, stale: str | None) -> str:
+        """:meth:`renew` for a caller that kept only the token's text: a ``stale`` that is
+        not the current token was already replaced, so no login happens."""
+        current = self._token
+        held = current if current is not None and current.value == stale else None
+        fresh, _ = await self.renew(transport, stale=held)
+        return fresh.value
+
+    def set_token(self, issued: IssuedToken) -> IssuedToken:
+        """Install a token obtained elsewhere; returns it as installed (a new generation)."""
+        self._generation += 1
+        expires_at = issued.expires_at
+        if expires_at is not None and expires_at <= issued.issued_at:
+            # A server clock behind ours, or a local time read as UTC: acting on it would
+            # mean a login before every call. Treat the expiry as unknown; a 401 still
+            # replaces the token.
+            if not self._warned_expiry:
+                self._warned_expiry = True
+                logger.warning(
+                    "%s: the server says the new token expired at %s, at or before it was "
+                    "issued (%s); its clock or time zone differs from ours, so the expiry "
+                    "is ignored and the token is replaced when it is refused",
+                    type(self).__name__,
+                    expires_at.isoformat(),
+                    issued.issued_at.isoformat(),
+                )
+            expires_at = None
+        self._token = dataclasses.replace(
+            issued, expires_at=expires_at, generation=self._generation
+        )
+        return self._token
+
+    async def _run_login(self, login: Awaitable[IssuedToken]) -> IssuedToken:
+        # Called with the lock held; keeps the books waiters read.
+        try:
+            issued = await login
+        except asyncio.CancelledError:
+            raise  # not counted: the waiters must not take it (or an older error) as the answer
+        except Exception as error:
+            self._last_failure = error
+            self._logins_finished += 1
+            raise
+        self._logins_finished += 1
+        self._last_failure = None
+        self.logins += 1
+        return self.set_token(issued)
 
     def _get_lock(self) -> asyncio.Lock:
         # Created lazily and per loop: a client may be used from one loop, closed, and used

@@ -13,7 +13,7 @@ import aiohttp
 import msgspec
 from aiolimiter import AsyncLimiter
 
-from calendar_transport import RetryPolicy, Secret, Transport
+from calendar_transport import LoginInfo, RetryPolicy, Secret, Transport
 from calendar_transport.checks import (
     require_aware,
     require_bool,
@@ -159,9 +159,25 @@ class PyrusClient(ClientBase):
         """Logins made by this client."""
         return self.auth.logins
 
-    async def login(self) -> str:
-        """Log in now and return the new access token (other calls log in on their own)."""
-        return await self.auth.refresh(self.transport, stale=self.auth.token)
+    async def login(self) -> LoginInfo:
+        """Log in now and say who as (other calls log in on their own when they need to).
+
+        The token itself is :attr:`token`.
+        """
+        if not self.auth.can_login:
+            raise ValueError("login() needs a client created with login= and security_key=")
+        issued = await self.auth.login_now(self.transport)
+        return LoginInfo(
+            backend="pyrus",
+            login=self.auth.login_name,
+            user_id=self.auth.person_id,
+            expires_at=issued.expires_at,
+        )
+
+    @property
+    def token(self) -> str | None:
+        """The current token, to persist and pass as ``token=`` later (never logged)."""
+        return self.auth.token
 
     # ---- the calendar --------------------------------------------------------------------
 

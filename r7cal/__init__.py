@@ -17,6 +17,7 @@ from calendar_transport import (
     DecodeError,
     ErrorEnvelopeError,
     IncompleteResultsError,
+    LoginInfo,
     NotFoundError,
     PermissionDeniedError,
     ProxyError,
@@ -31,7 +32,7 @@ from calendar_transport import (
     WrongEventLoopError,
 )
 
-from .auth import R7Auth
+from .auth import R7Auth, R7LoginInfo
 from .calendars import Calendars
 from .client import R7Client
 from .events import Events
@@ -65,12 +66,14 @@ __all__ = [
     "FakeR7Server",
     "IncompleteResultsError",
     "JSONValue",
+    "LoginInfo",
     "LoginResult",
     "NotFoundError",
     "PermissionDeniedError",
     "ProxyError",
     "R7Auth",
     "R7Client",
+    "R7LoginInfo",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseTooLargeError",

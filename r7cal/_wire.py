@@ -13,6 +13,8 @@ import msgspec
 from calendar_transport import APIError, DecodeError, NotFoundError, Transport
 from calendar_transport.errors import ErrorEnvelope
 
+from .models import without_max_value_fractions
+
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -77,7 +79,8 @@ def decode_listing(
 
 def _decode_leniently(raw: bytes, model: type[S], error: DecodeError) -> list[S]:
     try:
-        answer = msgspec.json.decode(raw)
+        # The transport's filter is not applied to a raw body: MaxValue must not fail here.
+        answer = msgspec.json.decode(without_max_value_fractions(raw))
     except msgspec.DecodeError:
         raise error from None
     items = as_list(answer)

@@ -7,6 +7,7 @@ once for many waiters) is decided by :class:`calendar_transport.TokenAuth`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -16,6 +17,7 @@ from calendar_transport import (
     BadRequestError,
     DecodeError,
     IssuedToken,
+    LoginInfo,
     NotFoundError,
     PermissionDeniedError,
     Secret,
@@ -23,7 +25,7 @@ from calendar_transport import (
 )
 from calendar_transport.errors import error_class_for_status
 
-from .models import LoginEnvelope, LoginResult
+from .models import LoginEnvelope, LoginResult, User
 
 if TYPE_CHECKING:
     from calendar_transport import Transport
@@ -34,6 +36,20 @@ LOGIN_PATH: Final = "/api/v2/auth/Login"
 
 # Answers to a refresh-token call that mean "this refresh token is no good, use the password".
 _REFRESH_REFUSED = (AuthenticationError, BadRequestError, PermissionDeniedError, NotFoundError)
+
+
+def _refresh_unavailable(error: Exception) -> bool:
+    # The refresh endpoint is not there (405) or is down (5xx, after its retries): the
+    # password still works, so it is used rather than failing the call.
+    return isinstance(error, APIError) and (error.status == 405 or error.status >= 500)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class R7LoginInfo(LoginInfo):
+    """:class:`LoginInfo` with what R7's login answer adds: the user and their modules."""
+
+    user: User | None = None
+    modules_access: tuple[str, ...] = ()
 
 
 class R7Auth(TokenAuth):
@@ -76,6 +92,7 @@ class R7Auth(TokenAuth):
         self.login_path = login_path
         #: the answer of the last login: the user and the modules they may use
         self.last_login: LoginResult | None = None
+        self._said_fallback = False
 
     def __repr__(self) -> str:
         state = "token set" if self._token else "no token"
@@ -99,23 +116,40 @@ class R7Auth(TokenAuth):
         if self._can_refresh:
             try:
                 return self._install(await self._refresh_call(transport))
-            except (*_REFRESH_REFUSED, DecodeError) as error:
-                if self._password is None:
+            except (APIError, DecodeError) as error:
+                usable = isinstance(error, (*_REFRESH_REFUSED, DecodeError))
+                if self._password is None or not (usable or _refresh_unavailable(error)):
                     raise
-                logger.info(
-                    "refresh token refused (%s); logging in with the password", type(error).__name__
+                # Said once at INFO (a refresh_path that never works is worth seeing), then
+                # at DEBUG: a refused refresh token is routine.
+                logger.log(
+                    logging.DEBUG if self._said_fallback else logging.INFO,
+                    "refresh at %s failed (%s, HTTP %s); logging in with the password",
+                    self.refresh_path,
+                    type(error).__name__,
+                    error.status,
                 )
+                self._said_fallback = True
+        return await self._password_login(transport)
+
+    async def _password_login(self, transport: Transport) -> IssuedToken:
         return self._install(await self._password_call(transport))
 
-    async def sign_in(self, transport: Transport) -> LoginResult:
+    async def sign_in(self, transport: Transport) -> R7LoginInfo:
         """Log in with the password now, whatever the current token, and install the token."""
         if self._password is None:
             raise ValueError("login() needs a client created with login= and password=")
-        async with self._get_lock():
-            result = await self._password_call(transport)
-            self.set_token(self._install(result))
-            self.logins += 1
-        return result
+        issued = await self.login_now(transport, self._password_login)
+        result = self.last_login
+        assert result is not None  # set by the login just made
+        return R7LoginInfo(
+            backend="r7",
+            login=self.login_name,
+            user_id=result.tokens.user_id if result.user is None else result.user.id,
+            expires_at=issued.expires_at,  # as the client acts on it (None: unknown, never)
+            user=result.user,
+            modules_access=tuple(result.modules_access),
+        )
 
     # ---- the calls -----------------------------------------------------------------------
 

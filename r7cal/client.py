@@ -12,10 +12,10 @@ from calendar_transport.client_base import ClientBase
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 from ._wire import error_envelope
-from .auth import LOGIN_PATH, R7Auth
+from .auth import LOGIN_PATH, R7Auth, R7LoginInfo
 from .calendars import Calendars
 from .events import Events
-from .models import LoginResult, User
+from .models import User, without_max_value_fractions
 
 
 class R7Client(ClientBase):
@@ -73,6 +73,7 @@ class R7Client(ClientBase):
             allow_insecure=allow_insecure,
             max_response_bytes=max_response_bytes,
             error_envelope=error_envelope,
+            body_filter=without_max_value_fractions,
             owner="R7Client",
         )
         #: ``/api/v1/Calendars`` and friends
@@ -83,10 +84,11 @@ class R7Client(ClientBase):
     def __repr__(self) -> str:
         return f"R7Client(base_url={self.transport.base_url!r}, login={self.auth.login_name!r})"
 
-    async def login(self) -> LoginResult:
-        """Log in now (with the password) and return the user and their modules.
+    async def login(self) -> R7LoginInfo:
+        """Log in now (with the password): who as, until when, the user and their modules.
 
-        Not needed before other calls: they log in on their own when they need to.
+        Not needed before other calls: they log in on their own when they need to. The token
+        itself is :attr:`token`.
         """
         return await self.auth.sign_in(self.transport)
 

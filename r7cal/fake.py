@@ -29,6 +29,7 @@ __all__ = [
     "FakeEvent",
     "FakeR7Server",
     "FakeUser",
+    "TokenExpiry",
 ]
 
 #: How a server may store an all-day event's days (the API leaves it open): midnight UTC
@@ -51,6 +52,12 @@ REFRESH_PATH: Final = "/api/v2/auth/Refresh"
 DEFAULT_USERS: Final = {"user_test": "TestPassword"}
 _CUSTOMER_ID: Final = 1
 _MODULES: Final = ["Disk", "Admin", "Mail", "Calendar", "Draw", "Contacts", "Projects"]
+
+#: How the fake writes a token's ``ExpiredAt``: with ``Z``; the same clock reading without
+#: ``Z``; or .NET's ``DateTime.MaxValue`` without / with ``Z`` (the token never expires)
+TokenExpiry = Literal["utc", "naive", "never", "never_utc"]
+_NET_MAX_VALUE: Final = "9999-12-31T23:59:59.9999999"
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
 
 _ERRORS: Final[dict[int, type[web.HTTPException]]] = {
     400: web.HTTPBadRequest,
@@ -124,6 +131,9 @@ class FakeR7Server(FakeServer):
     all-day events come back; for ``"local_midnight"`` the zone is ``all_day_offset``
     minutes east of UTC (180: Moscow), sent beside the dates unless ``all_day_offset_fields``
     is false. All three can be changed between calls.
+    Server clocks: ``clock_offset`` (seconds; negative when the server's clock is behind
+    ours) shifts the ``ExpiredAt`` it writes, not when a token really stops working;
+    ``token_expiry`` (:data:`TokenExpiry`) says how it writes it.
     """
 
     def __init__(
@@ -139,7 +149,11 @@ class FakeR7Server(FakeServer):
         all_day_storage: AllDayStorage = "utc_midnight",
         all_day_offset: int = 180,
         all_day_offset_fields: bool = True,
+        clock_offset: float = 0.0,
+        token_expiry: TokenExpiry = "utc",
     ) -> None:
+        if token_expiry not in ("utc", "naive", "never", "never_utc"):
+            raise ValueError(f"unknown token_expiry {token_expiry!r}")
         if all_day_storage not in ALL_DAY_STORAGE:
             raise ValueError(
                 f"all_day_storage must be one of {', '.join(ALL_DAY_STORAGE)}, "
@@ -153,6 +167,8 @@ class FakeR7Server(FakeServer):
         self.all_day_offset = all_day_offset
         self.all_day_offset_fields = all_day_offset_fields
         self.token_lifetime = token_lifetime
+        self.clock_offset = timedelta(seconds=clock_offset)
+        self.token_expiry: TokenExpiry = token_expiry
         self.single_event_as_object = single_event_as_object
         self.users: dict[int, FakeUser] = {}
         self.calendars: dict[int, FakeCalendar] = {}
@@ -442,9 +458,12 @@ class FakeR7Server(FakeServer):
 
     def _issue(self, user_id: int) -> tuple[str, _Token]:
         value = str(uuid.uuid4())
+        never = self.token_expiry in ("never", "never_utc")
         token = _Token(
             user_id=user_id,
-            expires_at=datetime.now(UTC) + timedelta(seconds=self.token_lifetime),
+            expires_at=_NEVER
+            if never
+            else datetime.now(UTC) + timedelta(seconds=self.token_lifetime),
             refresh_token=str(uuid.uuid4()),
         )
         self._tokens[value] = token
@@ -523,7 +542,7 @@ class FakeR7Server(FakeServer):
                             "AuthToken": value,
                             "RefreshToken": token.refresh_token,
                             "UserId": user.id,
-                            "ExpiredAt": _net_time(token.expires_at),
+                            "ExpiredAt": self._expired_at(token),
                             "Type": None,
                         },
                         "State": "Login",
@@ -533,6 +552,14 @@ class FakeR7Server(FakeServer):
                 },
             }
         )
+
+    def _expired_at(self, token: _Token) -> str:
+        if self.token_expiry == "never":
+            return _NET_MAX_VALUE
+        if self.token_expiry == "never_utc":
+            return f"{_NET_MAX_VALUE}Z"
+        written = _net_time(token.expires_at + self.clock_offset)  # by the server's clock
+        return written.removesuffix("Z") if self.token_expiry == "naive" else written
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
         surname, _, rest = user.name.partition(" ")

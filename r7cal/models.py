@@ -1,8 +1,9 @@
 """Typed R7 answers: msgspec Structs with snake_case attributes and PascalCase wire names.
 
 The decoders are tolerant the way the R7 server needs: unknown fields are ignored, .NET
-timestamps with 7 fractional digits are read, ``0001-01-01T00:00:00`` means "no value",
-naive timestamps are taken as UTC, and colours lose the spaces the server pads them with.
+timestamps with 7 fractional digits are read, ``0001-01-01T00:00:00`` (MinValue) means "no
+value" and ``9999-12-31T23:59:59.9999999`` (MaxValue) "no end" (both become ``None``), naive
+timestamps are taken as UTC, and colours lose the spaces the server pads them with.
 Every datetime a model holds is timezone-aware UTC.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -78,12 +80,35 @@ class AccessLevel(enum.IntEnum):
         return level
 
 
+# The last second .NET can write (DateTime.MaxValue is 23:59:59.9999999 of it): "no end".
+_MAX_VALUE_SECOND = datetime(9999, 12, 31, 23, 59, 59)
+_LAST_SECOND = b'"9999-12-31T23:59:59.'
+_LAST_SECOND_FRACTION = re.compile(rb'"9999-12-31T23:59:59\.[0-9]+')
+
+
+def without_max_value_fractions(body: bytes) -> bytes:
+    """``body`` with the fraction of any time in the last second of 9999 dropped.
+
+    msgspec rounds .NET's seven fractional digits to microseconds, and MaxValue's
+    ``.9999999`` rounds past the last datetime Python has: one such value would fail a
+    whole answer. Without the fraction it decodes, and :func:`_utc` reads it as "no end".
+    """
+    if _LAST_SECOND not in body:  # a plain substring scan: most answers end here
+        return body
+    return _LAST_SECOND_FRACTION.sub(b'"9999-12-31T23:59:59', body)
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.year == 1:  # .NET's DateTime.MinValue: "not set"
         return None
+    if value.year == 9999 and value.replace(tzinfo=None, microsecond=0) >= _MAX_VALUE_SECOND:
+        return None  # .NET's DateTime.MaxValue: "no end", "never expires"
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None  # an offset that carries a time of 9999 past Python's range: "no end"
 
 
 def _normalise_times(struct: msgspec.Struct, *names: str) -> None:

@@ -143,7 +143,9 @@ def test_a_token_from_the_environment_is_enough(
             login=server.DEFAULT_LOGIN,
             security_key=server.DEFAULT_SECURITY_KEY,
         ) as client:
-            return await client.login()
+            await client.login()
+            assert client.token is not None
+            return client.token
 
     monkeypatch.setenv("PYRUS_TOKEN", background.call(token()))
     monkeypatch.delenv("PYRUS_LOGIN")

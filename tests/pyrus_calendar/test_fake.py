@@ -89,7 +89,8 @@ async def test_dict_tasks_are_served_as_given(server: FakePyrusServer) -> None:
     }
     server.add_task(wire)
     async with aiohttp.ClientSession() as session, client_for(server) as client:
-        token = await client.login()
+        await client.login()
+        token = client.token
         async with session.get(
             f"{server.api_url}calendar",
             params={"start_date_utc": "2024-05-01T00:00Z", "end_date_utc": "2024-05-02T00:00Z"},
@@ -122,7 +123,8 @@ async def test_token_errors(server: FakePyrusServer, headers: dict[str, str], co
 
 async def test_bad_parameters_are_400(server: FakePyrusServer) -> None:
     async with client_for(server) as client:
-        token = await client.login()
+        await client.login()
+        token = client.token
     async with aiohttp.ClientSession() as session:
         for params in (
             {"start_date_utc": "yesterday", "end_date_utc": "2024-05-02T00:00:00Z"},

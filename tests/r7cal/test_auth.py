@@ -22,8 +22,11 @@ async def test_login_returns_the_user_and_modules(server: FakeR7Server, alice: R
     assert result.user.id == server.user("alice").id
     assert result.user.modified is None  # the fake sends 0001-01-01T00:00:00
     assert "Calendar" in result.modules_access
-    assert result.tokens.expired_at is not None
-    assert result.tokens.expired_at.tzinfo is not None
+    assert result.backend == "r7"
+    assert result.login == "alice"
+    assert result.user_id == server.user("alice").id
+    assert result.expires_at is not None
+    assert result.expires_at.tzinfo is not None
     assert alice.user == result.user
 
 
@@ -137,9 +140,11 @@ async def test_tokens_and_passwords_stay_out_of_reprs_and_logs(
         token = alice.token
         assert token is not None
         texts = [repr(alice), repr(alice.auth), repr(result), str(alice.auth), caplog.text]
-    secrets = [PASSWORDS["alice"], token, result.tokens.auth_token]
-    assert result.tokens.refresh_token is not None
-    secrets.append(result.tokens.refresh_token)
+    last = alice.auth.last_login
+    assert last is not None
+    secrets = [PASSWORDS["alice"], token, last.tokens.auth_token]
+    assert last.tokens.refresh_token is not None
+    secrets.append(last.tokens.refresh_token)
     for text in texts:
         for secret in secrets:
             assert secret not in text

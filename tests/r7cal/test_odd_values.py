@@ -79,3 +79,17 @@ async def test_a_value_that_cannot_be_kept_still_fails_clearly(stub: _Stub) -> N
     async with await _client(stub) as r7:
         with pytest.raises(DecodeError, match="Id"):
             await r7.events.list([1])
+
+
+async def test_max_value_and_a_null_in_one_listing_keep_the_listing(stub: _Stub) -> None:
+    stub.events = [
+        {"Id": 1, "StartDate": "2026-12-01T09:00:00Z", "EndDate": "9999-12-31T23:59:59.9999999"},
+        {"Id": 2, "StartDate": "2026-12-01T10:00:00Z", "IsAllDay": None},
+    ]
+    async with await _client(stub) as r7:
+        events = await r7.events.list(
+            [1], datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
+        )
+    assert [event.id for event in events] == [1, 2]
+    assert events[0].end_date is None  # MaxValue: no end
+    assert events[1].is_all_day is False

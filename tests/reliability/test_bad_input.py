@@ -304,7 +304,7 @@ def test_the_catalogue_covers_every_public_method() -> None:
     """
     assert _public(Calendars) == {"create", "list", "delete", "clear", "share"}
     assert _public(Events) == {"create", "list", "iterate", "delete"}
-    assert _public(PyrusClient) - {"CLOUD_RATE_LIMIT", "attempts", "logins"} == {
+    assert _public(PyrusClient) - {"CLOUD_RATE_LIMIT", "attempts", "logins", "token"} == {
         "aclose",
         "calendar",
         "iter_calendar",

@@ -90,7 +90,9 @@ async def test_r7_secrets_never_reach_logs_errors_or_reprs(all_logs: _Everything
             server.revoke_tokens()  # the refresh token is gone too: back to the password
             await alice.events.list([calendar.id])
             texts += [repr(x) for x in (alice, alice.auth, alice.transport, login, shared)]
-            texts += [str(alice.auth), repr(login.tokens), repr(alice.user)]
+            last = alice.auth.last_login
+            assert last is not None
+            texts += [str(alice.auth), repr(last.tokens), repr(alice.user)]
             alice_token = alice.token
         async with R7Client(
             server.url, login="bob", password="wrong-" + R7_PASSWORDS["bob"]
@@ -108,7 +110,7 @@ async def test_r7_secrets_never_reach_logs_errors_or_reprs(all_logs: _Everything
         errors.append(stale_refused.value)
         sent_tokens = {r.headers.get("Authorization", "") for r in server.requests} - {""}
     secrets = {*R7_PASSWORDS.values(), "wrong-" + R7_PASSWORDS["bob"], stale, *sent_tokens}
-    secrets |= {login.tokens.auth_token, login.tokens.refresh_token or "", alice_token or ""}
+    secrets |= {last.tokens.auth_token, last.tokens.refresh_token or "", alice_token or ""}
     secrets.discard("")
     assert len(sent_tokens) >= 3  # the first token, the refreshed one, the password's one
     for error in errors:
