@@ -4,7 +4,7 @@ VENV := .venv
 LATEST := .venv-latest
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: test lint demo bench chaos clean
+.PHONY: test lint demo bench chaos scale redis-server clean
 
 # The pinned test environment (constraints/test.txt keeps aioresponses working).
 $(VENV)/.stamp-test: pyproject.toml constraints/test.txt
@@ -25,7 +25,11 @@ $(LATEST)/.stamp: pyproject.toml
 	$(LATEST)/bin/pip install $(PIP_FLAGS) -U aiohttp
 	@touch $@
 
-test: $(VENV)/.stamp-test $(LATEST)/.stamp
+# The real Redis the shared-state tests start on a free port (Debian package redis-server).
+redis-server:
+	@.ci/ensure-redis-server
+
+test: $(VENV)/.stamp-test $(LATEST)/.stamp redis-server
 	$(VENV)/bin/python -m pytest
 	@echo "--- real-socket tests on aiohttp $$($(LATEST)/bin/python -c 'import aiohttp; print(aiohttp.__version__)')"
 	$(LATEST)/bin/python -m pytest -m "not mocked" -p no:cacheprovider
@@ -45,6 +49,10 @@ chaos: $(VENV)/.stamp-test
 # Side-by-side timings against the fakes; never part of `make test`.
 bench: $(VENV)/.stamp-test
 	$(VENV)/bin/python -m benchmarks
+
+# 8 worker processes sharing one account through Redis, and the same run without it.
+scale: $(VENV)/.stamp-test redis-server
+	$(VENV)/bin/python -m tests.scale
 
 clean:
 	rm -rf $(VENV) $(LATEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info

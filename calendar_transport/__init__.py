@@ -20,7 +20,9 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .rate_limit import RateLimit
 from .retry import RetryPolicy
+from .token_store import MemoryTokenStore, TokenStore
 from .transport import Transport
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "ErrorEnvelopeError",
     "IncompleteResultsError",
     "IssuedToken",
+    "MemoryTokenStore",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
@@ -42,6 +46,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "TokenAuth",
+    "TokenStore",
     "Transport",
     "TransportError",
     "__version__",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .errors import APIError
+from .token_store import StoreKey, TokenRecord, TokenStore
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -75,6 +76,8 @@ class TokenAuth(abc.ABC):
         self._logins_finished = 0  # successful or not
         self._last_failure: Exception | None = None
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
+        self._store: TokenStore | None = None  # None: the token stays in this object
+        self._store_key: StoreKey | None = None
 
     def __repr__(self) -> str:
         state = "token set" if self._token else "no token"
@@ -151,16 +154,20 @@ class TokenAuth(abc.ABC):
             if self._logins_finished != finished_before and self._last_failure is not None:
                 raise self._last_failure  # the login this caller waited for has just failed
             try:
-                issued = await self.login(transport)
+                if self._store is None:
+                    issued, made = await self.login(transport), True
+                else:
+                    issued, made = await self._token_from_store(transport, stale)
             except Exception as error:
                 self._last_failure = error
                 raise
             finally:
                 self._logins_finished += 1
             self._last_failure = None
-            self.logins += 1
+            if made:
+                self.logins += 1
             self._token = issued
-            return issued.value, True
+            return issued.value, made
 
     def set_token(self, issued: IssuedToken) -> None:
         """Install a token obtained elsewhere (an explicit ``login()`` by the caller)."""
@@ -174,3 +181,53 @@ class TokenAuth(abc.ABC):
             self._lock = asyncio.Lock()
             self._lock_loop = loop
         return self._lock
+
+    # ---- a token shared through a TokenStore (token_store= on the clients) ---------------
+
+    def use_store(self, store: TokenStore, key: StoreKey) -> None:
+        """Share tokens through ``store`` under ``key`` (the client builds the key)."""
+        if not isinstance(store, TokenStore):
+            raise TypeError(f"token_store must be a TokenStore, not {type(store).__name__}")
+        self._store = store
+        self._store_key = key
+
+    async def _token_from_store(
+        self, transport: Transport, stale: str | None
+    ) -> tuple[IssuedToken, bool]:
+        # Called under this object's lock. Returns the token and whether this object logged in.
+        store, key = self._store, self._store_key
+        assert store is not None
+        assert key is not None
+        if stale is not None:
+            # Compare-and-set: removes the token only if no one has replaced it yet.
+            await store.invalidate(key, stale)
+        adopted = self._adopt(await store.get(key), stale, transport)
+        if adopted is not None:
+            return adopted, False
+        async with store.lock(key):
+            # Another client may have logged in while this one waited for the lock.
+            adopted = self._adopt(await store.get(key), stale, transport)
+            if adopted is not None:
+                return adopted, False
+            issued = await self.login(transport)
+            await store.put(key, self.record_for(issued, transport))
+            return issued, True
+
+    def _adopt(
+        self, record: TokenRecord | None, stale: str | None, transport: Transport
+    ) -> IssuedToken | None:
+        if record is None or record.value == stale:
+            return None
+        issued = IssuedToken(record.value, record.expires_at, record.issued_at)
+        if not self._usable(issued):
+            return None
+        self.adopt_record(record, transport)
+        return issued
+
+    def record_for(self, issued: IssuedToken, transport: Transport) -> TokenRecord:
+        """What to store for a token this object just obtained (backends add their hosts)."""
+        return TokenRecord(issued.value, issued.issued_at, issued.expires_at)
+
+    def adopt_record(self, record: TokenRecord, transport: Transport) -> None:
+        """Apply what a stored token carries besides itself (Pyrus: its ``api_url``)."""
+        return  # R7 tokens carry nothing else
