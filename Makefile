@@ -5,7 +5,7 @@ LATEST := .venv-latest
 DOCS_VENV := .venv-docs
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: test lint docs demo bench chaos clean
+.PHONY: test lint docs demo bench chaos scale redis-server clean
 
 # The pinned test environment (constraints/test.txt keeps aioresponses working).
 $(VENV)/.stamp-test: pyproject.toml constraints/test.txt
@@ -26,7 +26,11 @@ $(LATEST)/.stamp: pyproject.toml
 	$(LATEST)/bin/pip install $(PIP_FLAGS) -U aiohttp
 	@touch $@
 
-test: $(VENV)/.stamp-test $(LATEST)/.stamp
+# The real Redis the shared-state tests start on a free port (Debian package redis-server).
+redis-server:
+	@.ci/ensure-redis-server
+
+test: $(VENV)/.stamp-test $(LATEST)/.stamp redis-server
 	$(VENV)/bin/python -m pytest
 	@echo "--- real-socket tests on aiohttp $$($(LATEST)/bin/python -c 'import aiohttp; print(aiohttp.__version__)')"
 	$(LATEST)/bin/python -m pytest -m "not mocked" -p no:cacheprovider
@@ -58,6 +62,10 @@ chaos: $(VENV)/.stamp-test
 # Side-by-side timings against the fakes; never part of `make test`.
 bench: $(VENV)/.stamp-test
 	$(VENV)/bin/python -m benchmarks
+
+# 8 worker processes sharing one account through Redis, and the same run without it.
+scale: $(VENV)/.stamp-test redis-server
+	$(VENV)/bin/python -m tests.scale
 
 clean:
 	rm -rf $(VENV) $(LATEST) $(DOCS_VENV) build .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -23,7 +23,9 @@ from .errors import (
     TransportError,
     WrongEventLoopError,
 )
+from .rate_limit import RateLimit
 from .retry import RetryPolicy
+from .token_store import MemoryTokenStore, TokenStore
 from .transport import Transport
 
 __all__ = [
@@ -37,9 +39,11 @@ __all__ = [
     "IncompleteResultsError",
     "IssuedToken",
     "LoginInfo",
+    "MemoryTokenStore",
     "NotFoundError",
     "PermissionDeniedError",
     "ProxyError",
+    "RateLimit",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseTooLargeError",
@@ -48,6 +52,7 @@ __all__ = [
     "ServerError",
     "TLSError",
     "TokenAuth",
+    "TokenStore",
     "Transport",
     "TransportError",
     "WrongEventLoopError",

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .errors import APIError
+from .token_store import StoreKey, TokenRecord, TokenStore
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -106,6 +107,8 @@ class TokenAuth(abc.ABC):
         self._last_failure: Exception | None = None
         self._warned_expiry = False
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
+        self._store: TokenStore | None = None  # None: the token stays in this object
+        self._store_key: StoreKey | None = None
 
     def __repr__(self) -> str:
         state = "token set" if self._token else "no token"
@@ -181,7 +184,7 @@ class TokenAuth(abc.ABC):
                 return current, False
             if self._logins_finished != finished_before and self._last_failure is not None:
                 raise self._last_failure  # the login this caller waited for has just failed
-            return await self._run_login(self.login(transport)), True
+            return await self._run_login(self._obtain(transport, stale))
 
     async def login_now(
         self,
@@ -191,7 +194,11 @@ class TokenAuth(abc.ABC):
         """Log in now, whatever the current token (``login``: another way than
         :meth:`login`), in turn with any login under way."""
         async with self._get_lock():
-            return await self._run_login((login or self.login)(transport))
+            issued, _ = await self._run_login(_made_here((login or self.login)(transport)))
+        if self._store is not None:
+            assert self._store_key is not None
+            await self._store.put(self._store_key, self.record_for(issued, transport))
+        return issued
 
     async def current_token(self, transport: Transport) -> str:
         """The value of :meth:`current`."""
@@ -229,10 +236,20 @@ class TokenAuth(abc.ABC):
         )
         return self._token
 
-    async def _run_login(self, login: Awaitable[IssuedToken]) -> IssuedToken:
+    async def _obtain(
+        self, transport: Transport, stale: IssuedToken | None
+    ) -> tuple[IssuedToken, bool]:
+        # A login of our own, or (with a shared store) maybe another process's token.
+        if self._store is None:
+            return await self.login(transport), True
+        return await self._token_from_store(transport, None if stale is None else stale.value)
+
+    async def _run_login(
+        self, login: Awaitable[tuple[IssuedToken, bool]]
+    ) -> tuple[IssuedToken, bool]:
         # Called with the lock held; keeps the books waiters read.
         try:
-            issued = await login
+            issued, made = await login
         except asyncio.CancelledError:
             raise  # not counted: the waiters must not take it (or an older error) as the answer
         except Exception as error:
@@ -241,8 +258,9 @@ class TokenAuth(abc.ABC):
             raise
         self._logins_finished += 1
         self._last_failure = None
-        self.logins += 1
-        return self.set_token(issued)
+        if made:
+            self.logins += 1
+        return self.set_token(issued), made
 
     def _get_lock(self) -> asyncio.Lock:
         # Created lazily and per loop: a client may be used from one loop, closed, and used
@@ -252,3 +270,57 @@ class TokenAuth(abc.ABC):
             self._lock = asyncio.Lock()
             self._lock_loop = loop
         return self._lock
+
+    # ---- a token shared through a TokenStore (token_store= on the clients) ---------------
+
+    def use_store(self, store: TokenStore, key: StoreKey) -> None:
+        """Share tokens through ``store`` under ``key`` (the client builds the key)."""
+        if not isinstance(store, TokenStore):
+            raise TypeError(f"token_store must be a TokenStore, not {type(store).__name__}")
+        self._store = store
+        self._store_key = key
+
+    async def _token_from_store(
+        self, transport: Transport, stale: str | None
+    ) -> tuple[IssuedToken, bool]:
+        # Called under this object's lock. Returns the token and whether this object logged in.
+        store, key = self._store, self._store_key
+        assert store is not None
+        assert key is not None
+        if stale is not None:
+            # Compare-and-set: removes the token only if no one has replaced it yet.
+            await store.invalidate(key, stale)
+        adopted = self._adopt(await store.get(key), stale, transport)
+        if adopted is not None:
+            return adopted, False
+        async with store.lock(key):
+            # Another client may have logged in while this one waited for the lock.
+            adopted = self._adopt(await store.get(key), stale, transport)
+            if adopted is not None:
+                return adopted, False
+            issued = await self.login(transport)
+            await store.put(key, self.record_for(issued, transport))
+            return issued, True
+
+    def _adopt(
+        self, record: TokenRecord | None, stale: str | None, transport: Transport
+    ) -> IssuedToken | None:
+        if record is None or record.value == stale:
+            return None
+        issued = IssuedToken(record.value, record.expires_at, record.issued_at)
+        if not self._usable(issued):
+            return None
+        self.adopt_record(record, transport)
+        return issued
+
+    def record_for(self, issued: IssuedToken, transport: Transport) -> TokenRecord:
+        """What to store for a token this object just obtained (backends add their hosts)."""
+        return TokenRecord(issued.value, issued.issued_at, issued.expires_at)
+
+    def adopt_record(self, record: TokenRecord, transport: Transport) -> None:
+        """Apply what a stored token carries besides itself (Pyrus: its ``api_url``)."""
+        return  # R7 tokens carry nothing else
+
+
+async def _made_here(login: Awaitable[IssuedToken]) -> tuple[IssuedToken, bool]:
+    return await login, True

@@ -160,6 +160,7 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         dec_hook: DecHook | None = None,
         before_attempt: Callable[[], Awaitable[object]] | None = None,
+        on_rate_limited: Callable[[float], Awaitable[object]] | None = None,
         error_envelope: EnvelopeCheck | None = None,
         body_filter: Callable[[bytes], bytes] | None = None,
         owner: str = "Transport",
@@ -190,6 +191,8 @@ class Transport:
         self._dec_hook = dec_hook
         # awaited before every HTTP attempt (logins and retries included): a rate limiter
         self._before_attempt = before_attempt
+        # awaited with the wait a 429 asked for: a budget shared by processes pauses them all
+        self._on_rate_limited = on_rate_limited
         # a 2xx body that is the backend's error report raises instead of being decoded
         self._error_envelope = error_envelope
         # rewrites a body before it is decoded: a backend's wire quirks msgspec cannot read
@@ -563,7 +566,10 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
             )
         if status >= 300:
-            raise self._api_error(status, data, response_headers, method, url, attempt)
+            failure = self._api_error(status, data, response_headers, method, url, attempt)
+            if status == 429 and self._on_rate_limited and failure.retry_after is not None:
+                await self._on_rate_limited(failure.retry_after)
+            raise failure
         if self._error_envelope is not None and data:
             envelope = self._error_envelope(data)
             if envelope is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from calendar_transport import APIError, IssuedToken, Secret, TokenAuth
+from calendar_transport.token_store import TokenRecord
 from calendar_transport.transport import validate_base_url
 
 from .models import AuthAnswer
@@ -51,6 +52,9 @@ class PyrusAuth(TokenAuth):
         self._security_key = security_key
         self.person_id = person_id
         self.follow_api_url = follow_api_url
+        #: the ``api_url`` / ``files_url`` the last login (or the shared token store) named
+        self.api_url: str | None = None
+        self.files_url: str | None = None
 
     @property
     def can_login(self) -> bool:
@@ -77,14 +81,31 @@ class PyrusAuth(TokenAuth):
             authenticate=False,
             sensitive=True,
         )
-        if answer.api_url and self.follow_api_url:
+        self._follow(answer.api_url, transport, "api_url (from the login answer)")
+        self.api_url, self.files_url = answer.api_url, answer.files_url
+        return IssuedToken(answer.access_token)
+
+    def _follow(self, api_url: str | None, transport: Transport, name: str) -> None:
+        if api_url and self.follow_api_url:
             # The same rules as for base_url: plain http only to loopback unless allowed.
             transport.base_url = validate_base_url(
-                answer.api_url,
-                allow_insecure=transport.allow_insecure,
-                name="api_url (from the login answer)",
+                api_url, allow_insecure=transport.allow_insecure, name=name
             )
-        return IssuedToken(answer.access_token)
+
+    def record_for(self, issued: IssuedToken, transport: Transport) -> TokenRecord:
+        """The token with the API and files hosts it works with, for the shared store."""
+        return TokenRecord(
+            issued.value,
+            issued.issued_at,
+            issued.expires_at,
+            api_url=self.api_url,
+            files_url=self.files_url,
+        )
+
+    def adopt_record(self, record: TokenRecord, transport: Transport) -> None:
+        """A token another client logged in for: use the API host its login named."""
+        self._follow(record.api_url, transport, "api_url (from the token store)")
+        self.api_url, self.files_url = record.api_url, record.files_url
 
     def authorization(self, token: str) -> str:
         """``Bearer <token>``."""

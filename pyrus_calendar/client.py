@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -23,6 +22,8 @@ from calendar_transport.checks import (
 )
 from calendar_transport.client_base import ClientBase
 from calendar_transport.errors import ErrorEnvelope
+from calendar_transport.rate_limit import RateLimit, SharedRateLimit
+from calendar_transport.token_store import StoreKey, TokenStore, store_key
 from calendar_transport.transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
@@ -44,24 +45,6 @@ logger = logging.getLogger("pyrus_calendar")
 MAX_ITEM_COUNT = 100
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """A client-side budget: at most ``requests`` calls per ``period`` seconds."""
-
-    requests: int
-    period: float
-
-    def __post_init__(self) -> None:
-        if isinstance(self.requests, bool) or not isinstance(self.requests, int):
-            raise TypeError("RateLimit.requests must be an int")
-        if self.requests < 1:
-            raise ValueError(f"RateLimit.requests must be at least 1, got {self.requests}")
-        if isinstance(self.period, bool) or not isinstance(self.period, int | float):
-            raise TypeError("RateLimit.period must be a number of seconds")
-        if self.period <= 0:
-            raise ValueError(f"RateLimit.period must be positive, got {self.period}")
-
-
 class PyrusClient(ClientBase):
     """An async client for the Pyrus calendar.
 
@@ -72,7 +55,11 @@ class PyrusClient(ClientBase):
     ``<base_url>/auth`` unless ``auth_url`` says otherwise. ``session``: an aiohttp session
     you own; ``retry``: a :class:`RetryPolicy`; ``timeout``: seconds per attempt.
     ``rate_limit``: an optional client-side budget (:class:`RateLimit`, e.g.
-    :attr:`CLOUD_RATE_LIMIT`, or an ``aiolimiter.AsyncLimiter`` shared between clients).
+    :attr:`CLOUD_RATE_LIMIT`, an ``aiolimiter.AsyncLimiter`` shared between clients, or a
+    budget shared by processes such as ``calendar_transport.redis.RedisRateLimit``).
+    ``token_store``: share the token with other clients or processes of the same login
+    (:class:`~calendar_transport.TokenStore`, e.g. ``RedisTokenStore``); without it the client
+    keeps its token to itself.
     ``max_response_bytes``: a larger answer raises :class:`ResponseTooLargeError`.
     ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
 
@@ -95,7 +82,8 @@ class PyrusClient(ClientBase):
         retry: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float | None = None,
-        rate_limit: RateLimit | AsyncLimiter | None = None,
+        rate_limit: RateLimit | AsyncLimiter | SharedRateLimit | None = None,
+        token_store: TokenStore | None = None,
         allow_insecure: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
@@ -126,7 +114,15 @@ class PyrusClient(ClientBase):
             person_id=person_id,
             token=token,
         )
-        limiter = _limiter(rate_limit)
+        # The budget is the user's (whoever they act for); a token is per person acted for.
+        account = store_key("pyrus", auth_url, login or "")
+        if token_store is not None:
+            if login is None:
+                raise ValueError("token_store needs login= and security_key= (to log in)")
+            self.auth.use_store(
+                token_store, store_key("pyrus", auth_url, login, person_id=person_id)
+            )
+        before_attempt, on_rate_limited = _limiter(rate_limit, account)
         self.transport = Transport(
             base_url,
             session=session,
@@ -136,7 +132,8 @@ class PyrusClient(ClientBase):
             deadline=deadline,
             allow_insecure=allow_insecure,
             # Pyrus counts every request against the budget, retries and logins included.
-            before_attempt=limiter.acquire if limiter is not None else None,
+            before_attempt=before_attempt,
+            on_rate_limited=on_rate_limited,
             max_response_bytes=max_response_bytes,
             error_envelope=error_envelope,
             owner="PyrusClient",
@@ -363,14 +360,22 @@ def _meeting_id(meeting: Meeting) -> int:
     return meeting.id
 
 
-def _limiter(rate_limit: RateLimit | AsyncLimiter | None) -> AsyncLimiter | None:
-    if rate_limit is None or isinstance(rate_limit, AsyncLimiter):
-        return rate_limit
+def _limiter(
+    rate_limit: RateLimit | AsyncLimiter | SharedRateLimit | None, account: StoreKey
+) -> tuple[Callable[[], Awaitable[object]] | None, Callable[[float], Awaitable[object]] | None]:
+    # (awaited before each attempt, awaited with the wait a 429 asked for)
+    if rate_limit is None:
+        return None, None
+    if isinstance(rate_limit, AsyncLimiter):
+        return rate_limit.acquire, None
     if isinstance(rate_limit, RateLimit):
-        return AsyncLimiter(rate_limit.requests, rate_limit.period)
+        return AsyncLimiter(rate_limit.requests, rate_limit.period).acquire, None
+    if isinstance(rate_limit, SharedRateLimit):
+        shared = rate_limit.limiter_for(account)
+        return shared.acquire, shared.pause
     raise TypeError(
-        f"rate_limit must be a RateLimit or an aiolimiter.AsyncLimiter, "
-        f"not {type(rate_limit).__name__}"
+        f"rate_limit must be a RateLimit, an aiolimiter.AsyncLimiter or a shared budget "
+        f"(e.g. RedisRateLimit), not {type(rate_limit).__name__}"
     )
 
 

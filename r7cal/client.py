@@ -9,6 +9,7 @@ import aiohttp
 from calendar_transport import RetryPolicy, Secret, Transport
 from calendar_transport.checks import require_credential
 from calendar_transport.client_base import ClientBase
+from calendar_transport.token_store import TokenStore, store_key
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
 from ._wire import error_envelope
@@ -28,6 +29,8 @@ class R7Client(ClientBase):
     for a whole call with its retries. ``refresh_path``: see :class:`R7Auth`.
     ``max_response_bytes``: a larger answer raises :class:`ResponseTooLargeError`.
     ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
+    ``token_store``: share the token with other clients or processes of the same login
+    (:class:`~calendar_transport.TokenStore`, e.g. ``RedisTokenStore``).
 
     Use it as ``async with R7Client(...) as r7:`` or call :meth:`aclose`.
     """
@@ -48,6 +51,7 @@ class R7Client(ClientBase):
         login_path: str = LOGIN_PATH,
         allow_insecure: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        token_store: TokenStore | None = None,
     ) -> None:
         if token is None and login is None:
             raise ValueError("pass login= and password=, or token=")
@@ -76,6 +80,11 @@ class R7Client(ClientBase):
             body_filter=without_max_value_fractions,
             owner="R7Client",
         )
+        if token_store is not None:
+            if login is None:
+                raise ValueError("token_store needs login= and password= (to log in)")
+            key = store_key("r7", self.transport.base_url, login)
+            self.auth.use_store(token_store, key)
         #: ``/api/v1/Calendars`` and friends
         self.calendars = Calendars(self.transport)
         #: ``/api/v1/events`` and friends

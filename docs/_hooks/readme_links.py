@@ -1,5 +1,6 @@
 """mkdocs hook: a README link to one of its own sections (``#how-paging-works``) points, on
-the site, at the page that includes that section."""
+the site, at the page that includes that section; a README link into ``docs/`` points at
+that page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from markdown.preprocessors import Preprocessor
 _INCLUDE = re.compile(r'^--8<-- "README\.md:([\w-]+)"$', re.MULTILINE)
 _HEADING_THEN_START = re.compile(r"^#+ (.+)\n<!-- --8<-- \[start:([\w-]+)\] -->$", re.MULTILINE)
 _LINK = re.compile(r"\]\(#([\w-]+)\)")
+# README's links into docs/ ("docs/scale.md"), which on the site are pages beside the page
+_DOCS_LINK = re.compile(r"\]\(docs/([\w./-]+)\)")
 # pymdownx.snippets runs at priority 32; this must see the text it included.
 _AFTER_SNIPPETS = 31
 
@@ -38,7 +41,10 @@ class _Retarget(Preprocessor):
             relative = posixpath.relpath(target, posixpath.dirname(page) or ".")
             return f"]({relative}#{match.group(1)})"
 
-        return [_LINK.sub(retarget, line) for line in lines]
+        def into_docs(match: re.Match[str]) -> str:
+            return f"]({posixpath.relpath(match.group(1), posixpath.dirname(page) or '.')})"
+
+        return [_DOCS_LINK.sub(into_docs, _LINK.sub(retarget, line)) for line in lines]
 
 
 class _RetargetExtension(Extension):
