@@ -21,9 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
-from calendar_transport.fake import FakeServer, json_response
-from pyrus_calendar import FakePyrusServer
-from r7cal import FakeR7Server
+from calendar_transport.testing import FakeServer, json_response
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal.testing import FakeR7Server
 
 from .data import due_times, make_task
 
@@ -132,7 +132,7 @@ class SyntheticPyrusServer(FakePyrusServer):
         self._due_keys = [due for due, _ in self._dues]
 
     async def _calendar(self, request: web.Request) -> web.Response:
-        from pyrus_calendar.fake import _CalendarQuery
+        from pyrus_calendar.testing.fake import _CalendarQuery
 
         _login, refusal = self._authorize(request)
         if refusal is not None:

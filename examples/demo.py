@@ -23,12 +23,13 @@ from typing import TextIO
 
 import aiohttp
 
-from calendar_transport.cli import format_when, local_zone, render_table
-from calendar_transport.ical import HasIcal, build_calendar
+from calendar_bridge.ical import Exportable, build_calendar
+from calendar_cli.common import format_when, render_table
+from calendar_transport.local_time import local_zone
 from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
-from pyrus_calendar import demo_data as pyrus_demo
+from pyrus_calendar.testing import demo as pyrus_demo
 from r7cal import AccessLevel, Event, R7Client
-from r7cal import demo_data as r7_demo
+from r7cal.testing import demo as r7_demo
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "build" / "demo" / "calendar.ics"
 TABLE_ROWS = 12
@@ -212,7 +213,7 @@ async def run_demo(output: Path, out: TextIO) -> DemoResult:
             say(_shortened(meeting_rows, ["START", "LENGTH", "TYPE", "JOIN"]) + "\n")
 
     # ---- one .ics for the whole week ----------------------------------------------------
-    items: list[HasIcal] = [*events, *week_tasks, *meetings]
+    items: list[Exportable] = [*events, *week_tasks, *meetings]
     await asyncio.to_thread(_write, output, build_calendar(items, name="This week (demo)"))
     say(f"\nwrote {len(items)} events of the week to {output}\n")
     return DemoResult(events, len(month), requests, week_tasks, meetings, output)

@@ -100,7 +100,7 @@ async def main_async(*, real: bool, interval: float, iterations: int | None) -> 
         ) as pyrus:
             await run(DueSoonWatcher(pyrus, print_report), interval=interval, iterations=iterations)
         return
-    from pyrus_calendar import demo_data
+    from pyrus_calendar.testing import demo as demo_data
 
     async with demo_data.demo_server() as server:
         demo_data.seed(server)

@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import aiohttp
 
+from calendar_cli.common import describe_failure
 from calendar_transport import CalendarError, RetryPolicy
-from calendar_transport.cli import describe_failure, local_zone
+from calendar_transport.local_time import local_zone
 from pyrus_calendar import PyrusClient
 from r7cal import Event, R7Client
 
@@ -259,8 +260,8 @@ def _settings_from_env() -> tuple[Settings, dict[int, Account]]:
 
 async def demo(now: datetime | None = None) -> str:
     """Answer ``/today`` once for a demo user, against both fakes with their sample data."""
-    from pyrus_calendar import demo_data as pyrus_demo
-    from r7cal import demo_data as r7_demo
+    from pyrus_calendar.testing import demo as pyrus_demo
+    from r7cal.testing import demo as r7_demo
 
     zone = local_zone()
     moment = now or datetime.now(UTC)

@@ -31,10 +31,10 @@ from calendar_transport import (
     TransportError,
     WrongEventLoopError,
 )
+from calendar_transport.moved import moved_names
 
 from .auth import PyrusAuth
 from .client import PyrusClient, RateLimit
-from .fake import FakePyrusServer
 from .fields import (
     CatalogValue,
     FieldValue,
@@ -73,7 +73,6 @@ __all__ = [
     "Comment",
     "DecodeError",
     "ErrorEnvelopeError",
-    "FakePyrusServer",
     "FieldValue",
     "File",
     "FormField",
@@ -108,3 +107,12 @@ __all__ = [
     "WrongEventLoopError",
     "filter_mask",
 ]
+
+# Moved in 0.2; the old names keep working, with a DeprecationWarning, for one release.
+__getattr__ = moved_names(
+    __name__,
+    {
+        "FakePyrusServer": "pyrus_calendar.testing:FakePyrusServer",
+        "demo_data": "pyrus_calendar.testing.demo",
+    },
+)

@@ -1,8 +1,8 @@
-"""``python -m pyrus_calendar``: the Pyrus calendar command line (see :mod:`pyrus_calendar.cli`)."""
+"""``python -m pyrus_calendar``: the Pyrus calendar command line (see :mod:`calendar_cli.pyrus`)."""
 
 import sys
 
-from .cli import main
+from calendar_cli.pyrus import main
 
 __all__ = ["main"]
 

@@ -6,21 +6,12 @@ out timezone-aware in UTC and date-only fields as :class:`datetime.date`.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from datetime import date, datetime
 
 import msgspec
 
-from calendar_transport.ical import make_event
-
 from ._base import PyrusModel, TimedModel
 from .fields import File, FormField, Person
-
-if TYPE_CHECKING:
-    import icalendar
-
-# Where a task opens in Pyrus' web app
-_TASK_URL = "https://pyrus.com/t#id{id}"
 
 __all__ = [
     "Approval",
@@ -125,43 +116,6 @@ class Task(TimedModel, frozen=True):
                 return item
         return None
 
-    def to_ical(self) -> icalendar.Event:
-        """This task as an iCalendar VEVENT (needs the ``ics`` extra).
-
-        DTSTART is ``due`` (DTEND after ``duration`` minutes when set), else ``due_date`` as
-        an all-day event, else the scheduled date. Raises ``ValueError`` for a task with
-        none of them (e.g. one the calendar returned only for a reminder).
-        """
-        start = self.due or self.due_date or self.scheduled_datetime_utc or self.scheduled_date
-        if start is None:
-            raise ValueError(f"task {self.id} has no due or scheduled date to export")
-        summary = self.subject or (self.text or "").strip().split("\n", 1)[0] or f"Task {self.id}"
-        end: datetime | date | None
-        # (No DTEND where it would fall after 9999-12-31: RFC 5545 then reads one day.)
-        if isinstance(start, datetime):
-            end = _plus(start, timedelta(minutes=self.duration)) if self.duration else None
-        else:
-            end = _plus(start, timedelta(days=1))  # all day: DTEND is the next day, exclusive
-        return make_event(
-            uid=f"pyrus-task-{self.id}@pyrus.com",
-            start=start,
-            end=end,
-            summary=summary,
-            description=self.text if self.text and self.text.strip() != summary else None,
-            url=_TASK_URL.format(id=self.id),
-            stamp=self.last_modified_date,
-        )
-
-
-_D = TypeVar("_D", date, datetime)
-
-
-def _plus(value: _D, step: timedelta) -> _D | None:
-    try:
-        return value + step
-    except OverflowError:
-        return None
-
 
 class MeetingJoinParameters(PyrusModel, frozen=True):
     """How to join a meeting. ``external_id``/``password`` are str even when sent as numbers."""
@@ -198,29 +152,6 @@ class Meeting(TimedModel, frozen=True):
     shared_calendar_event_id: str | int | None = None
     shared_to_email: bool | None = None
     deleted: bool = False
-
-    def to_ical(self) -> icalendar.Event:
-        """This meeting as an iCalendar VEVENT with its join link as URL (needs ``ics``).
-
-        Raises ``ValueError`` for a meeting without ``start_time``.
-        """
-        if self.start_time is None:
-            raise ValueError(f"meeting {self.id} has no start_time to export")
-        kind = f"{self.type} meeting" if self.type else "Meeting"
-        about = f" for task {self.task_id}" if self.task_id is not None else ""
-        join_url = self.join_parameters.url if self.join_parameters is not None else None
-        end = _plus(self.start_time, timedelta(minutes=self.duration)) if self.duration else None
-        lines = [f"Join: {join_url}"] if join_url else []
-        if self.task_id is not None:
-            lines.append(f"Task: {_TASK_URL.format(id=self.task_id)}")
-        return make_event(
-            uid=f"pyrus-meeting-{self.id}@pyrus.com",
-            start=self.start_time,
-            end=end,
-            summary=f"{kind}{about}",
-            description="\n".join(lines) or None,
-            url=join_url,
-        )
 
 
 class CalendarPage(PyrusModel, frozen=True):

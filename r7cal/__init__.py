@@ -31,12 +31,12 @@ from calendar_transport import (
     TransportError,
     WrongEventLoopError,
 )
+from calendar_transport.moved import moved_names
 
 from .auth import R7Auth, R7LoginInfo
 from .calendars import Calendars
 from .client import R7Client
 from .events import Events
-from .fake import FakeR7Server
 from .models import (
     AccessLevel,
     AuthTokens,
@@ -63,7 +63,6 @@ __all__ = [
     "ErrorEnvelopeError",
     "Event",
     "Events",
-    "FakeR7Server",
     "IncompleteResultsError",
     "JSONValue",
     "LoginInfo",
@@ -87,3 +86,8 @@ __all__ = [
     "User",
     "WrongEventLoopError",
 ]
+
+# Moved in 0.2; the old names keep working, with a DeprecationWarning, for one release.
+__getattr__ = moved_names(
+    __name__, {"FakeR7Server": "r7cal.testing:FakeR7Server", "demo_data": "r7cal.testing.demo"}
+)

@@ -1,8 +1,8 @@
-"""``python -m r7cal``: the R7 calendar command line (see :mod:`r7cal.cli`)."""
+"""``python -m r7cal``: the R7 calendar command line (see :mod:`calendar_cli.r7`)."""
 
 import sys
 
-from .cli import main
+from calendar_cli.r7 import main
 
 __all__ = ["main"]
 

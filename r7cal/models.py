@@ -13,15 +13,10 @@ import contextlib
 import enum
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import msgspec
 from msgspec.structs import force_setattr
-
-from calendar_transport.ical import make_event
-
-if TYPE_CHECKING:
-    import icalendar
 
 __all__ = [
     "AccessLevel",
@@ -346,33 +341,6 @@ class Event(_Model, frozen=True):
         if first is None or after is None:
             return None
         return max(first, after - _DAY) if after > date.min else first
-
-    def to_ical(self) -> icalendar.Event:
-        """This event as an iCalendar VEVENT (needs the ``ics`` extra).
-
-        An all-day event gets DTSTART/DTEND as dates (:attr:`start_day`, :attr:`end_day`:
-        DTEND exclusive, as RFC 5545 says). Raises ``ValueError`` for an event without a
-        start date.
-        """
-        if self.start_date is None:
-            raise ValueError(f"event {self.id} has no start date to export")
-        # Occurrences of a recurring event share an id, so the start is part of the UID.
-        uid = f"r7-event-{self.id}-{self.start_date:%Y%m%dT%H%M%SZ}@r7cal"
-        start: datetime | date = self.start_date
-        end: datetime | date | None = self.end_date
-        first, after = self.start_day, self.end_day
-        if first is not None:
-            # (no DTEND only for a day on 9999-12-31: no exclusive end exists for it)
-            start, end = first, (after if after != first else None)
-        return make_event(
-            uid=uid,
-            start=start,
-            end=end,
-            summary=self.name,
-            description=self.description,
-            location=", ".join(part for part in (self.place, self.address) if part) or None,
-            stamp=self.last_modification_date,
-        )
 
 
 _DAY = timedelta(days=1)

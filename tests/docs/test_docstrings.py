@@ -19,7 +19,14 @@ from typing import Any
 
 import pytest
 
-PACKAGES = ("calendar_transport", "r7cal", "pyrus_calendar")
+PACKAGES = (
+    "calendar_transport",
+    "r7cal",
+    "r7cal.testing",
+    "pyrus_calendar",
+    "pyrus_calendar.testing",
+    "calendar_bridge.ical",
+)
 
 
 def _public_names(module: ModuleType) -> list[str]:
@@ -124,7 +131,7 @@ def _undocumented(package: str) -> tuple[list[str], int]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_public_name_has_a_docstring(package: str) -> None:
     missing, checked = _undocumented(package)
-    assert checked >= 10, f"{package}: found only {checked} public names"
+    assert checked >= 2, f"{package}: found only {checked} public names"
     assert not missing, "add a one-line docstring to: " + ", ".join(missing)
 
 

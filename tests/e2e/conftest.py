@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pyrus_calendar import cli as pyrus_cli
-from r7cal import cli as r7_cli
+from calendar_cli import pyrus as pyrus_cli
+from calendar_cli import r7 as r7_cli
 
 from .support import Run
 

@@ -9,7 +9,7 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from calendar_transport.fake import FakeServer
+from calendar_transport.testing import FakeServer
 
 T = TypeVar("T")
 S = TypeVar("S", bound=FakeServer)

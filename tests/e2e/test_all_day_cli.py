@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from r7cal import FakeR7Server
-from r7cal.fake import ALL_DAY_STORAGE, AllDayStorage
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import ALL_DAY_STORAGE, AllDayStorage
 
 from .conftest import Runner
 from .support import served

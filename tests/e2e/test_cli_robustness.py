@@ -21,9 +21,9 @@ import icalendar
 import pytest
 from aiohttp import web
 
-from calendar_transport import cli
-from pyrus_calendar import FakePyrusServer
-from r7cal import FakeR7Server
+from calendar_cli import common as cli
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal.testing import FakeR7Server
 
 from .conftest import Runner
 from .support import Background, served

@@ -58,11 +58,12 @@ def test_console_scripts_are_installed(script: str) -> None:
 def test_models_and_tools_import_without_the_ics_extra() -> None:
     code = (
         "import sys; sys.modules['icalendar'] = None\n"
-        "import r7cal.cli, pyrus_calendar.cli\n"
+        "import calendar_cli.r7, calendar_cli.pyrus\n"
         "from datetime import date\n"
         "from pyrus_calendar import Task\n"
+        "from calendar_bridge.ical import to_ical\n"
         "try:\n"
-        "    Task(id=1, due_date=date(2026, 12, 1)).to_ical()\n"
+        "    to_ical(Task(id=1, due_date=date(2026, 12, 1)))\n"
         "except ImportError as error:\n"
         "    print(error)\n"
     )

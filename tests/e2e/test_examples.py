@@ -13,10 +13,12 @@ import icalendar
 import pytest
 
 from examples import demo, due_soon_service, today_bot
-from pyrus_calendar import FakePyrusServer, Meeting, MeetingJoinParameters, PyrusClient, Task
-from pyrus_calendar import demo_data as pyrus_demo
-from r7cal import FakeR7Server, RetryPolicy
-from r7cal import demo_data as r7_demo
+from pyrus_calendar import Meeting, MeetingJoinParameters, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
+from pyrus_calendar.testing import demo as pyrus_demo
+from r7cal import RetryPolicy
+from r7cal.testing import FakeR7Server
+from r7cal.testing import demo as r7_demo
 
 NO_RETRY = RetryPolicy(attempts=1)
 

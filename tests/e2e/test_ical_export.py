@@ -1,4 +1,4 @@
-"""``to_ical()`` on R7 events and Pyrus tasks and meetings: one VCALENDAR that parses back
+"""``to_ical()`` of R7 events and Pyrus tasks and meetings: one VCALENDAR that parses back
 with icalendar and keeps the times."""
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ import icalendar
 import msgspec
 import pytest
 
-from calendar_transport.ical import build_calendar, build_calendar_async
-from pyrus_calendar import FakePyrusServer, Meeting, MeetingJoinParameters, PyrusClient, Task
-from r7cal import Event, FakeR7Server, R7Client
+from calendar_bridge.ical import build_calendar, build_calendar_async, to_ical
+from pyrus_calendar import Meeting, MeetingJoinParameters, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal import Event, R7Client
+from r7cal.testing import FakeR7Server
 
 START = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -76,7 +78,7 @@ def test_pyrus_task_due_due_date_and_missing_dates() -> None:
         date(2026, 12, 3),
     )
     with pytest.raises(ValueError, match="task 3 has no due"):
-        Task(id=3, subject="reminder only").to_ical()
+        to_ical(Task(id=3, subject="reminder only"))
 
 
 def test_pyrus_meeting_has_its_join_url_and_length() -> None:

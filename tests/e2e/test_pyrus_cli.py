@@ -10,8 +10,9 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from calendar_transport import cli
-from pyrus_calendar import FakePyrusServer, Meeting, MeetingJoinParameters, PyrusClient, Task
+from calendar_cli import common as cli
+from pyrus_calendar import Meeting, MeetingJoinParameters, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
 
 from .conftest import Runner
 from .support import Background, Terminal, served

@@ -11,8 +11,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from calendar_transport import cli
-from r7cal import FakeR7Server
+from calendar_cli import common as cli
+from r7cal.testing import FakeR7Server
 
 from .conftest import Runner
 from .support import Terminal, served

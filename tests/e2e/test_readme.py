@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pyrus_calendar import cli as pyrus_cli
-from r7cal import cli as r7_cli
+from calendar_cli import pyrus as pyrus_cli
+from calendar_cli import r7 as r7_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 
 from examples import today_bot
-from r7cal import FakeR7Server, R7Client, RetryPolicy
-from r7cal.fake import ALL_DAY_STORAGE, AllDayStorage
+from r7cal import R7Client, RetryPolicy
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import ALL_DAY_STORAGE, AllDayStorage
 
 
 @pytest.mark.parametrize("storage", ALL_DAY_STORAGE)

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pyrus_calendar import FakePyrusServer
+from pyrus_calendar.testing import FakePyrusServer
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pyrus_calendar import FakePyrusServer, PyrusClient, RetryPolicy, Task
+from pyrus_calendar import PyrusClient, RetryPolicy, Task
+from pyrus_calendar.testing import FakePyrusServer
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 NEXT_DAY = DAY + timedelta(days=1)

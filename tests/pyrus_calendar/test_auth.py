@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from pyrus_calendar import AuthenticationError, FakePyrusServer, PyrusClient, Task
+from pyrus_calendar import AuthenticationError, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
 
 from .support import DAY, FAST, NEXT_DAY, client_for, task_due
 

@@ -10,7 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from pyrus_calendar import CalendarFilter, FakePyrusServer, FormField, Meeting, Task
+from pyrus_calendar import CalendarFilter, FormField, Meeting, Task
+from pyrus_calendar.testing import FakePyrusServer
 
 from .support import DAY, NEXT_DAY, client_for, task_due
 

@@ -12,7 +12,6 @@ import pytest
 
 from pyrus_calendar import (
     CalendarFilter,
-    FakePyrusServer,
     IncompleteResultsError,
     Meeting,
     RetryPolicy,
@@ -20,6 +19,7 @@ from pyrus_calendar import (
     Task,
 )
 from pyrus_calendar.paging import Window, split_window
+from pyrus_calendar.testing import FakePyrusServer
 
 from .support import DAY, NEXT_DAY, client_for, task_due
 

@@ -8,7 +8,8 @@ import time
 import pytest
 from aiolimiter import AsyncLimiter
 
-from pyrus_calendar import FakePyrusServer, PyrusClient, RateLimit, RateLimitError, RetryPolicy
+from pyrus_calendar import PyrusClient, RateLimit, RateLimitError, RetryPolicy
+from pyrus_calendar.testing import FakePyrusServer
 
 from .support import DAY, NEXT_DAY, client_for
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from r7cal import FakeR7Server, R7Client, RetryPolicy
+from r7cal import R7Client, RetryPolicy
+from r7cal.testing import FakeR7Server
 
 PASSWORDS = {"alice": "alice-Secret-1", "bob": "bob-Secret-2"}
 # Retries without waiting, so fault tests stay fast.

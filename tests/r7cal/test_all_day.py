@@ -9,8 +9,10 @@ import icalendar
 import msgspec
 import pytest
 
-from r7cal import Event, FakeR7Server, R7Client
-from r7cal.fake import ALL_DAY_STORAGE, AllDayStorage
+from calendar_bridge.ical import to_ical
+from r7cal import Event, R7Client
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import ALL_DAY_STORAGE, AllDayStorage
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -23,7 +25,7 @@ def _decode(**fields: object) -> Event:
 
 
 def _ical_dates(event: Event) -> tuple[object, object]:
-    vevent = icalendar.Event.from_ical(event.to_ical().to_ical())
+    vevent = icalendar.Event.from_ical(to_ical(event).to_ical())
     return vevent.decoded("dtstart"), vevent.get("dtend") and vevent.decoded("dtend")
 
 
@@ -225,7 +227,7 @@ async def test_created_days_come_back_as_the_same_days(
         date(2026, 12, 4),
     )
     assert _ical_dates(events["Two"]) == (date(2026, 12, 3), date(2026, 12, 5))
-    ics = events["One"].to_ical().to_ical()
+    ics = to_ical(events["One"]).to_ical()
     assert b"DTSTART;VALUE=DATE:20261201" in ics
     assert b"DTEND;VALUE=DATE:20261202" in ics
 

@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 
 from calendar_transport import auth as auth_module
-from r7cal import AuthenticationError, FakeR7Server, R7Auth, R7Client, RetryPolicy
-from r7cal.fake import REFRESH_PATH
+from r7cal import AuthenticationError, R7Auth, R7Client, RetryPolicy
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import REFRESH_PATH
 
 from .conftest import PASSWORDS, client_for
 

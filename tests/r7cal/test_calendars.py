@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from r7cal import (
-    AccessLevel,
-    NotFoundError,
-    PermissionDeniedError,
-    R7Client,
-    TransportError,
-)
-from r7cal.fake import FakeR7Server
+from r7cal import AccessLevel, NotFoundError, PermissionDeniedError, R7Client, TransportError
+from r7cal.testing.fake import FakeR7Server
 
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from r7cal import Event, NotFoundError, PermissionDeniedError, R7Client, TransportError
-from r7cal.fake import FakeR7Server
+from r7cal.testing.fake import FakeR7Server
 
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -9,7 +9,8 @@ import aiohttp
 import msgspec
 import pytest
 
-from r7cal import AuthenticationError, BadRequestError, FakeR7Server, R7Client
+from r7cal import AuthenticationError, BadRequestError, R7Client
+from r7cal.testing import FakeR7Server
 
 from . import examples
 from .conftest import PASSWORDS, client_for

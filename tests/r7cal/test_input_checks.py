@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from r7cal import FakeR7Server, R7Client
+from r7cal import R7Client
+from r7cal.testing import FakeR7Server
 
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)
 NAIVE = datetime(2025, 6, 30, 10)

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from calendar_transport import DecodeError
-from calendar_transport.fake import FakeServer, json_response
+from calendar_transport.testing import FakeServer, json_response
 from r7cal import AccessLevel, R7Client
 
 

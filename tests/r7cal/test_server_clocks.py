@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from r7cal import FakeR7Server, R7Client, RetryPolicy
-from r7cal.fake import TokenExpiry
+from r7cal import R7Client, RetryPolicy
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import TokenExpiry
 
 from .conftest import PASSWORDS, client_for
 from .stub import R7Stub

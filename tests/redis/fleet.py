@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyrus_calendar import FakePyrusServer
+from pyrus_calendar.testing import FakePyrusServer
 
 ROOT = Path(__file__).resolve().parents[2]
 _WORKER_TIMEOUT = 300.0  # seconds; a stuck worker fails the run instead of hanging it

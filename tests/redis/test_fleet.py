@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pyrus_calendar import FakePyrusServer
+from pyrus_calendar.testing import FakePyrusServer
 
 from .fleet import WatchedPyrusServer, run_fleet
 from .server import RedisServer

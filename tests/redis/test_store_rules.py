@@ -13,7 +13,8 @@ import redis.asyncio as aioredis
 from calendar_transport import MemoryTokenStore, RateLimit, TokenStore
 from calendar_transport.redis import RedisRateLimit, RedisTokenStore
 from calendar_transport.token_store import TokenRecord, store_key
-from pyrus_calendar import FakePyrusServer, PyrusClient, RetryPolicy
+from pyrus_calendar import PyrusClient, RetryPolicy
+from pyrus_calendar.testing import FakePyrusServer
 from r7cal import R7Client
 
 from .server import RedisServer

@@ -38,9 +38,11 @@ from calendar_transport import (
     ServerError,
     TransportError,
 )
-from calendar_transport.fake import FakeServer
-from pyrus_calendar import CalendarFilter, FakePyrusServer, Meeting, PyrusClient, Task
-from r7cal import AccessLevel, Event, FakeR7Server, R7Client
+from calendar_transport.testing import FakeServer
+from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal import AccessLevel, Event, R7Client
+from r7cal.testing import FakeR7Server
 
 __all__ = ["ChaosConfig", "Report", "format_table", "main", "run", "soak_pyrus", "soak_r7"]
 

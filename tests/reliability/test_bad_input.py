@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from pyrus_calendar import CalendarFilter, FakePyrusServer, PyrusClient, filter_mask
-from r7cal import AccessLevel, Calendars, Events, FakeR7Server, R7Client
+from pyrus_calendar import CalendarFilter, PyrusClient, filter_mask
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal import AccessLevel, Calendars, Events, R7Client
+from r7cal.testing import FakeR7Server
 
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from calendar_transport.errors import BODY_LIMIT
-from pyrus_calendar import FakePyrusServer, PyrusClient
+from pyrus_calendar import PyrusClient
+from pyrus_calendar.testing import FakePyrusServer
 from r7cal import (
     APIError,
     AuthenticationError,
     CalendarError,
     DecodeError,
     ErrorEnvelopeError,
-    FakeR7Server,
     NotFoundError,
     PermissionDeniedError,
     R7Client,
@@ -29,6 +29,7 @@ from r7cal import (
     RetryPolicy,
     ServerError,
 )
+from r7cal.testing import FakeR7Server
 
 ONCE = RetryPolicy(attempts=1)
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)

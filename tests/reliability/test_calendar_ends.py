@@ -11,10 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pyrus_calendar import FakePyrusServer, PyrusClient, Task
-from pyrus_calendar import cli as pyrus_cli
-from r7cal import FakeR7Server, R7Client
-from r7cal import cli as r7_cli
+from calendar_bridge.ical import to_ical
+from calendar_cli import pyrus as pyrus_cli
+from calendar_cli import r7 as r7_cli
+from pyrus_calendar import PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal import R7Client
+from r7cal.testing import FakeR7Server
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # east of UTC: its datetime.min is before year 1 in UTC
 NEW_YORK = ZoneInfo("America/New_York")  # west: its datetime.max is after 9999 in UTC
@@ -161,7 +164,7 @@ def test_pyrus_day_tasks_export_as_dates_with_an_exclusive_end() -> None:
     import icalendar
 
     def dates(task: Task) -> tuple[object, object]:
-        event = icalendar.Event.from_ical(task.to_ical().to_ical())
+        event = icalendar.Event.from_ical(to_ical(task).to_ical())
         return event.decoded("dtstart"), event.get("dtend") and event.decoded("dtend")
 
     assert dates(Task(id=1, due_date=date(2026, 12, 1))) == (date(2026, 12, 1), date(2026, 12, 2))

@@ -16,17 +16,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from calendar_transport.fake import FakeServer, RecordedRequest
-from pyrus_calendar import FakePyrusServer, Meeting, PyrusClient, Task
+from calendar_transport.testing import FakeServer, RecordedRequest
+from pyrus_calendar import Meeting, PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
 from r7cal import (
     AuthenticationError,
     ClientClosedError,
-    FakeR7Server,
     R7Client,
     RetryPolicy,
     TransportError,
     WrongEventLoopError,
 )
+from r7cal.testing import FakeR7Server
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 NEXT_DAY = DAY + timedelta(days=1)

@@ -17,9 +17,11 @@ import aiohttp
 import pytest
 
 from calendar_transport import APIError, CalendarError, TransportError
-from pyrus_calendar import FakePyrusServer, PyrusClient, Task
-from r7cal import AuthenticationError, FakeR7Server, R7Client, RetryPolicy
-from r7cal.fake import REFRESH_PATH
+from pyrus_calendar import PyrusClient, Task
+from pyrus_calendar.testing import FakePyrusServer
+from r7cal import AuthenticationError, R7Client, RetryPolicy
+from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import REFRESH_PATH
 
 FAST = RetryPolicy(attempts=2, initial_backoff=0.001, max_backoff=0.005, max_retry_after=0.01)
 R7_PASSWORDS = {"alice": "alice-Pa55word-secret", "bob": "bob-Pa55word-secret"}

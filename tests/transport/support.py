@@ -11,7 +11,7 @@ from aiohttp import web
 
 from calendar_transport import IssuedToken, Secret, TokenAuth, Transport
 from calendar_transport.errors import APIError
-from calendar_transport.fake import FakeServer, json_response
+from calendar_transport.testing import FakeServer, json_response
 
 PASSWORD = "s3cret-Pa55word"
 

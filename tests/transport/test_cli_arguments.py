@@ -12,7 +12,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from calendar_transport import cli
+from calendar_cli import common as cli
 from pyrus_calendar import Meeting, Task
 
 

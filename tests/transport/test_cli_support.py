@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from calendar_transport import cli
+from calendar_cli import common as cli
 from calendar_transport.errors import (
     AuthenticationError,
     NotFoundError,

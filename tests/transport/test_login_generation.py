@@ -14,14 +14,7 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from calendar_transport import (
-    IssuedToken,
-    RetryPolicy,
-    Secret,
-    ServerError,
-    TokenAuth,
-    Transport,
-)
+from calendar_transport import IssuedToken, RetryPolicy, Secret, ServerError, TokenAuth, Transport
 
 SAME_TOKEN = "the-same-token-every-time"
 NO_RETRY = RetryPolicy(attempts=1)

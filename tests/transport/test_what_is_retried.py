@@ -27,7 +27,8 @@ from calendar_transport import (
 )
 from calendar_transport.checks import require_finite_positive
 from pyrus_calendar import PyrusClient
-from r7cal import FakeR7Server, R7Client
+from r7cal import R7Client
+from r7cal.testing import FakeR7Server
 
 from .support import DemoAuth, DemoServer, Item
 

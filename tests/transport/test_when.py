@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calendar_transport.cli import format_when, local_zone, parse_when
+from calendar_cli.common import format_when, parse_when
+from calendar_transport.local_time import local_zone
 
 WINTER = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)

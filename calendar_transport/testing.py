@@ -2,8 +2,9 @@
 and fault injection (error statuses, 429 with Retry-After, latency, dropped connections,
 truncated bodies, token revocation).
 
-The backend fakes (``r7cal.FakeR7Server``, ``pyrus_calendar.FakePyrusServer``) subclass
-:class:`FakeServer` and add their routes in :meth:`FakeServer.setup_routes`.
+The backend fakes (``r7cal.testing.FakeR7Server``,
+``pyrus_calendar.testing.FakePyrusServer``) subclass :class:`FakeServer` and add their routes
+in :meth:`FakeServer.setup_routes`.
 """
 
 from __future__ import annotations

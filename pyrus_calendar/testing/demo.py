@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
+from ..fields import Person
+from ..models import Meeting, MeetingJoinParameters, Task
 from .fake import FakePyrusServer
-from .fields import Person
-from .models import Meeting, MeetingJoinParameters, Task
 
 __all__ = ["DemoData", "demo_server", "seed"]
 

@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Final
 
 from calendar_transport import RetryPolicy
-from calendar_transport.cli import local_zone
+from calendar_transport.local_time import local_zone
 
-from .client import R7Client
+from ..client import R7Client
+from ..models import AccessLevel
 from .fake import FakeR7Server
-from .models import AccessLevel
 
 __all__ = ["DEMO_LOGIN", "DEMO_USERS", "DemoData", "demo_server", "seed"]
 

@@ -13,14 +13,13 @@ import re
 import shutil
 import stat
 import sys
-import zoneinfo
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import msgspec
 
-from .errors import (
+from calendar_transport.errors import (
     APIError,
     AuthenticationError,
     CalendarError,
@@ -31,11 +30,10 @@ from .errors import (
     RateLimitError,
     TransportError,
 )
+from calendar_transport.local_time import local_zone
 
 if TYPE_CHECKING:
-    import icalendar
-
-    from .ical import HasIcal
+    from calendar_bridge.ical import Exportable
 
 # Distinct exit codes, so scripts can tell failures apart (2 is argparse's usage error).
 EXIT_OK = 0
@@ -58,24 +56,6 @@ T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
 _WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
-
-
-def local_zone() -> tzinfo:
-    """The system's time zone with its rules for every date (``TZ``, else /etc/localtime).
-
-    Unlike ``datetime.now().astimezone().tzinfo``, which is only today's UTC offset, this
-    puts a July time typed in winter in summer time.
-    """
-    name = (os.environ.get("TZ") or "").removeprefix(":")
-    if name:
-        with contextlib.suppress(ValueError, zoneinfo.ZoneInfoNotFoundError):
-            return zoneinfo.ZoneInfo(name)
-    else:
-        with contextlib.suppress(OSError, ValueError), open("/etc/localtime", "rb") as file:
-            return zoneinfo.ZoneInfo.from_file(file, key="localtime")
-    # A TZ that is not a zone name (e.g. "CET-1CEST") or no zone file: the C library's
-    # rules for this moment are the best left.
-    return datetime.now().astimezone().tzinfo or UTC
 
 
 def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
@@ -462,7 +442,7 @@ def check_output(args: argparse.Namespace) -> None:
     would be lost.
     """
     if output_mode(args) == "ics":
-        from .ical import require_icalendar
+        from calendar_bridge.ical import require_icalendar
 
         try:
             require_icalendar()
@@ -507,36 +487,11 @@ def check_writable(path: str) -> None:
         os.unlink(path)
 
 
-class _Component:
-    # A VEVENT already built, in the shape build_calendar_async expects.
-    def __init__(self, component: icalendar.Event) -> None:
-        self._component = component
+async def export_ics(items: AsyncIterable[Exportable], *, name: str) -> tuple[bytes, list[str]]:
+    """An iCalendar file of every item that can be exported, and why each other one cannot."""
+    from calendar_bridge.ical import export_calendar
 
-    def to_ical(self) -> icalendar.Event:
-        return self._component
-
-
-async def export_ics(items: AsyncIterable[HasIcal], *, name: str) -> tuple[bytes, list[str]]:
-    """An iCalendar file of every item that can be exported, and why each other one cannot.
-
-    An item without the dates a VEVENT needs is left out (and its reason kept) instead of
-    failing the whole export.
-    """
-    from .ical import build_calendar_async
-
-    reasons: list[str] = []
-
-    async def exportable() -> AsyncGenerator[_Component, None]:
-        async for item in items:
-            try:
-                component = item.to_ical()
-            except (ValueError, OverflowError) as error:
-                reasons.append(str(error) or type(error).__name__)
-            else:
-                yield _Component(component)
-
-    data = await build_calendar_async(exportable(), name=name)
-    return data, reasons
+    return await export_calendar(items, name=name)
 
 
 def report_left_out(err: TextIO, program: str, reasons: Sequence[str], noun: str) -> None:

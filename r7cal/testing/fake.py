@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, NoReturn
 import msgspec
 from aiohttp import web
 
-from calendar_transport.fake import FakeServer
+from calendar_transport.testing import FakeServer
 
 __all__ = [
     "ALL_DAY_STORAGE",
@@ -36,6 +36,7 @@ __all__ = [
 #: with an exclusive end, the midnights of a zone (with ``StartTimeZoneOffset`` /
 #: ``EndTimeZoneOffset``), or midnight UTC with an inclusive end at 23:59:59.
 AllDayStorage = Literal["utc_midnight", "local_midnight", "inclusive_end"]
+#: Every :data:`AllDayStorage`, for tests that run under each.
 ALL_DAY_STORAGE: Final[tuple[AllDayStorage, ...]] = (
     "utc_midnight",
     "local_midnight",
@@ -76,6 +77,7 @@ class FakeUser:
     password: str
     name: str
     email: str
+    #: the id of the calendar every user has and cannot delete
     main_calendar_id: int = 0
 
 

@@ -24,14 +24,15 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from aiohttp import web
 
-from calendar_transport.fake import FakeServer, json_response
+from calendar_transport.testing import FakeServer, json_response
 
-from ._base import to_utc
-from .filters import CalendarFilter
-from .models import Meeting, Task
+from .._base import to_utc
+from ..filters import CalendarFilter
+from ..models import Meeting, Task
 
 __all__ = ["FakePyrusServer", "Order"]
 
+#: How matching tasks are ordered before the ``item_count`` cut.
 Order = Literal["id", "insertion", "reverse", "due", "shuffled"]
 _ORDERS: tuple[str, ...] = ("id", "insertion", "reverse", "due", "shuffled")
 _TokenState = Literal["valid", "revoked", "expired"]

@@ -16,7 +16,13 @@ from datetime import UTC, date, datetime
 from typing import TextIO, TypeVar
 
 from calendar_transport import RetryPolicy
-from calendar_transport.cli import (
+from pyrus_calendar.auth import CLOUD_API_URL
+from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
+from pyrus_calendar.filters import CalendarFilter
+from pyrus_calendar.models import Meeting, Task
+from pyrus_calendar.testing.demo import demo_server, seed
+
+from .common import (
     EXIT_OK,
     CommandParser,
     Progress,
@@ -37,12 +43,6 @@ from calendar_transport.cli import (
     write_json_lines,
     write_output,
 )
-
-from .auth import CLOUD_API_URL
-from .client import MAX_ITEM_COUNT, PyrusClient
-from .demo_data import demo_server, seed
-from .filters import CalendarFilter
-from .models import Meeting, Task
 
 __all__ = ["build_parser", "main"]
 

@@ -14,7 +14,11 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from calendar_transport import RetryPolicy
-from calendar_transport.cli import (
+from r7cal.client import R7Client
+from r7cal.models import AccessLevel, Calendar, Event
+from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
+
+from .common import (
     EXIT_OK,
     CommandParser,
     Progress,
@@ -35,10 +39,6 @@ from calendar_transport.cli import (
     write_json_lines,
     write_output,
 )
-
-from .client import R7Client
-from .demo_data import DEMO_LOGIN, DEMO_USERS, demo_server, seed
-from .models import AccessLevel, Calendar, Event
 
 __all__ = ["build_parser", "main"]
 

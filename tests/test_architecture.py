@@ -1,0 +1,112 @@
+"""The layering docs/architecture.md draws: imports point down only, extras stay behind their
+modules, and importing a client loads no test double, web server or iCalendar."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: package -> the project packages it may import (besides itself)
+MAY_IMPORT: dict[str, set[str]] = {
+    "calendar_transport": set(),
+    "r7cal": {"calendar_transport"},
+    "pyrus_calendar": {"calendar_transport"},
+    "calendar_bridge": {"calendar_transport", "r7cal", "pyrus_calendar"},
+    "calendar_cli": {"calendar_transport", "r7cal", "pyrus_calendar", "calendar_bridge"},
+}
+#: modules allowed one step more: an entry point reaches the layer above it
+ENTRY_POINTS: dict[str, set[str]] = {
+    "r7cal/__main__.py": {"calendar_cli"},
+    "pyrus_calendar/__main__.py": {"calendar_cli"},
+}
+#: third-party modules only the named files of a package may import
+CONFINED: dict[str, tuple[str, ...]] = {
+    "aiohttp.web": ("calendar_transport/testing.py", "r7cal/testing/", "pyrus_calendar/testing/"),
+    "redis": ("calendar_transport/redis.py",),
+    "opentelemetry": ("calendar_transport/otel.py",),
+    "icalendar": ("calendar_bridge/",),
+}
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module an import statement in ``path`` names (also inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _files() -> list[tuple[str, Path]]:
+    return [
+        (package, path) for package in MAY_IMPORT for path in sorted((ROOT / package).rglob("*.py"))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("package", "path"), _files(), ids=lambda value: str(value).rsplit(str(ROOT), 1)[-1]
+)
+def test_imports_point_down_only(package: str, path: Path) -> None:
+    where = path.relative_to(ROOT).as_posix()
+    allowed = MAY_IMPORT[package] | ENTRY_POINTS.get(where, set()) | {package}
+    wrong = sorted(
+        name
+        for name in _modules(path)
+        if name.split(".")[0] in MAY_IMPORT and name.split(".")[0] not in allowed
+    )
+    assert not wrong, f"{where} imports {wrong}, above or beside its layer"
+    for module, homes in CONFINED.items():
+        used = [name for name in _modules(path) if name == module or name.startswith(f"{module}.")]
+        assert not used or where.startswith(homes), f"{where} imports {used}: only {homes} may"
+
+
+def test_no_client_module_imports_a_test_double() -> None:
+    for package in ("calendar_transport", "r7cal", "pyrus_calendar"):
+        for path in (ROOT / package).rglob("*.py"):
+            where = path.relative_to(ROOT).as_posix()
+            if "testing" in where:
+                continue
+            doubles = [name for name in _modules(path) if ".testing" in name]
+            assert not doubles, f"{where} imports the test doubles {doubles}"
+
+
+def test_importing_the_clients_loads_no_web_server_icalendar_or_fake() -> None:
+    code = (
+        "import sys, r7cal, pyrus_calendar, calendar_transport\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('aiohttp.web', 'icalendar',"
+        " 'redis', 'opentelemetry')) or m.endswith('.testing')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("package", "old", "new"),
+    [
+        ("r7cal", "FakeR7Server", "r7cal.testing"),
+        ("pyrus_calendar", "FakePyrusServer", "pyrus_calendar.testing"),
+    ],
+)
+def test_the_old_fake_names_still_work_with_a_warning(package: str, old: str, new: str) -> None:
+    module, home = __import__(package), __import__(new, fromlist=[old])
+    with pytest.warns(DeprecationWarning, match=f"{package}.{old} moved to {new}.{old}"):
+        moved = getattr(module, old)
+    assert moved is getattr(home, old)
+    with pytest.warns(DeprecationWarning, match=f"{package}.demo_data moved"):
+        demo = getattr(module, "demo_data")  # noqa: B009 - the name is looked up on purpose
+    assert demo.__name__ == f"{new}.demo"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unknown name is an AttributeError, not a warning
+        with pytest.raises(AttributeError, match="no attribute 'nope'"):
+            getattr(module, "nope")  # noqa: B009
