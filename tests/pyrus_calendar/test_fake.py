@@ -4,6 +4,7 @@ official synchronous ``pyrus-api`` client can use it."""
 from __future__ import annotations
 
 import asyncio
+import operator
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -407,34 +408,71 @@ def test_move_task_refuses_bad_arguments() -> None:
 # ---- the matcher as a pure function ---------------------------------------------------------
 
 
+RULES = {
+    "closed": (operator.le, operator.le),
+    "half_open": (operator.le, operator.lt),
+    "open_closed": (operator.lt, operator.le),
+    "open": (operator.lt, operator.lt),
+}
+
+
+def _within(rule: Bounds, low: Any, value: Any, high: Any) -> bool:
+    above, below = RULES[rule]
+    return bool(above(low, value) and below(value, high))
+
+
 @pytest.mark.parametrize("time_rule", BOUNDS)
 @pytest.mark.parametrize("date_rule", BOUNDS)
-async def test_selects_is_what_the_server_answers(time_rule: Bounds, date_rule: Bounds) -> None:
+async def test_server_and_selects_follow_the_rules_written_out(
+    time_rule: Bounds, date_rule: Bounds
+) -> None:
     rng = random.Random(f"{time_rule}/{date_rule}")
+    # (id, bit, moments or day, involved): the rules below are this test's own
+    stored: list[tuple[int, CalendarFilter, list[Any], bool]] = []
     async with FakePyrusServer(time_bounds=time_rule, due_date_bounds=date_rule, seed=3) as server:
-        for i in range(1, 61):
+        for i in range(1, 81):
+            # whole minutes, so windows often start or end exactly on a moment
             moment = DAY + timedelta(minutes=rng.randrange(3 * 24 * 60))
-            kind = i % 4
+            kind, involved = i % 4, rng.random() < 0.8
             if kind == 0:
-                server.add_task(Task(id=i, due=moment), involved=rng.random() < 0.8)
+                server.add_task(Task(id=i, due=moment), involved=involved)
+                stored.append((i, F.DUE, [moment], involved))
             elif kind == 1:
-                server.add_task(Task(id=i, due_date=moment.date()))
+                server.add_task(Task(id=i, due_date=moment.date()), involved=involved)
+                stored.append((i, F.DUE_DATE, [moment.date()], involved))
             elif kind == 2:
-                server.add_task(Task(id=i), step_due=moment)
+                server.add_task(Task(id=i), step_due=moment, involved=involved)
+                stored.append((i, F.DUE_FOR_CURRENT_STEP, [moment], involved))
             else:
-                server.add_task(Task(id=i), reminders=[moment, moment + timedelta(hours=5)])
+                later = moment + timedelta(hours=5)
+                server.add_task(Task(id=i), reminders=[moment, later], involved=involved)
+                stored.append((i, F.REMINDED, [moment, later], involved))
+        moments = [v for *_, values, _ in stored for v in values if isinstance(v, datetime)]
         async with client_for(server) as client:
-            for _ in range(25):
-                start = DAY + timedelta(minutes=rng.randrange(3 * 24 * 60))
+            for _ in range(40):
+                # windows that start or end on a stored moment, and windows that do not
+                start = rng.choice(moments) + rng.choice([timedelta(0), -timedelta(hours=1)])
                 end = start + timedelta(minutes=rng.choice([1, 60, 24 * 60]))
                 mask = rng.randrange(1, 16)
                 visible = rng.random() < 0.5
+                expected = {
+                    task_id
+                    for task_id, bit, values, involved in stored
+                    if mask & bit
+                    and (involved or visible)
+                    and any(
+                        _within(date_rule, start.date(), v, end.date())
+                        if bit is F.DUE_DATE
+                        else _within(time_rule, start, v, end)
+                        for v in values
+                    )
+                }
                 page = await client.calendar(
                     start, end, filters=CalendarFilter(mask), all_accessed_tasks=visible
                 )
                 assert not page.has_more
-                expected = server.selects(start, end, mask, all_accessed=visible)
                 assert {t.id for t in page.tasks} == expected
+                assert server.selects(start, end, mask, all_accessed=visible) == expected
 
 
 def test_selects_refuses_bad_arguments() -> None:
