@@ -23,6 +23,11 @@ ITEM_COUNT = 100
 SEED = 1
 #: the orders compared, with the target for each (None: reported, no target)
 TARGETS: dict[Order, float | None] = {"shuffled": 1.5, "due": 1.2, "id": None}
+_SERVERS = {
+    "shuffled": "shuffling server",
+    "due": "server sorting by due",
+    "id": "server sorting by id",
+}
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,12 @@ def run(*, quick: bool = False) -> list[Row]:
     for result in asyncio.run(walks(tasks)):
         assert result.yielded == tasks, f"{result.order}: {result.yielded} of {tasks} tasks"
         target = TARGETS[result.order]
+        server = _SERVERS[result.order]
         rows.append(
             Row(
-                measure=f"  requests, server ordering by {result.order}",
+                measure=f"iter_calendar requests, {tasks:,} uneven tasks, {server}"
+                if not rows
+                else f"  same, {server}",
                 sdk=f"{result.requests}",
                 baseline=f"{result.minimum} (the minimum, {tasks:,} / {ITEM_COUNT})",
                 result=f"{result.ratio:.2f}x the minimum",
