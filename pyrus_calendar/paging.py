@@ -80,11 +80,14 @@ T = TypeVar("T")
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LAST_SECOND = time(23, 59, 59)
-# Parts are sized for this share of a page: a part estimated at 75 tasks rarely holds 101.
-_FILL = 0.75
+# Parts are sized for this share of a page (tuned on `make bench`: fuller parts are cut
+# more often, emptier ones cost more requests).
+_FILL = 0.9
 _MAX_PARTS = 32
+# What a cut page is taken to hold, in pages, when the count is estimated from the walk.
+_CUT_WEIGHT = 1.3
 # A prefix (ordered) page: parts of the same density laid ahead of the known part.
-_PREFIX_AHEAD = 6
+_PREFIX_AHEAD = 1
 # Failure reasons, short: they end up in messages.
 _NARROW = "cannot be narrowed"
 _SHORT = "has_more with a short page"
@@ -334,7 +337,8 @@ class _Scale:
 
     def total(self) -> float:
         if self.exact_pages >= 4 and self.exact_mass > 0:
-            return max(self.exact_count / self.exact_mass, self.floor)
+            # (a floor from one window's mass would be as noisy as that mass: not used here)
+            return self.exact_count / self.exact_mass
         if self.recapture_mass > 0:
             return max(self.recapture_count / self.recapture_mass, self.floor)
         return self.floor * 2
@@ -524,6 +528,11 @@ class CalendarWalk(Generic[T]):
             raise IncompleteResultsError(message)
         logger.warning(message)
 
+    def _report(self, window: Window, reason: str) -> None:
+        # Two cut windows can leave the same part: it is one loss, reported once.
+        if not any(item.window == window for item in self.incomplete[-8:]):
+            self.incomplete.append(Incomplete(window, reason))
+
     def _summary(self) -> str:
         if not self.incomplete:
             return ""
@@ -554,17 +563,17 @@ class CalendarWalk(Generic[T]):
         if node.mass is not None and node.tasks:
             self._calibrate(node, skim, tasks_cut)
         if node.tasks and skim.has_more and not tasks_full and not meetings_full:
-            self.incomplete.append(Incomplete(window, f"{_SHORT} of {len(skim.tasks)}"))
+            self._report(window, f"{_SHORT} of {len(skim.tasks)}")
         if not (tasks_cut or meetings_cut):
             return
         if (tasks_cut and task_ids == node.parent_ids and node.ignored) or (
             meetings_cut and not tasks_cut and node.parent_meetings == meeting_ids
         ):
-            self.incomplete.append(Incomplete(window, _SAME))
+            self._report(window, _SAME)
             return
         parts = self._parts(node, skim, tasks_cut)
         if parts is None:
-            self.incomplete.append(Incomplete(window, _NARROW))
+            self._report(window, _NARROW)
             return
         self.windows_split += 1
         # What this page holds completely is given now; the parts fetch only the rest.
@@ -593,10 +602,14 @@ class CalendarWalk(Generic[T]):
     def _calibrate(self, node: _Node, skim: Skim, cut: bool) -> None:
         scale, mass = node.scale, node.mass
         assert mass is not None
-        if not cut:
-            scale.exact_count += len(skim.tasks)
+        # A cut page counts as a little over a page: leaving it out would bias the ratio
+        # low (the windows whose mass was underestimated are the ones that were cut). Only
+        # the cut windows the estimate put near one page count: a big one says nothing.
+        if not cut or (scale.exact_pages and mass * scale.total() < 1.5 * self._item_count):
+            scale.exact_count += _CUT_WEIGHT * self._item_count if cut else len(skim.tasks)
             scale.exact_mass += mass
-            scale.exact_pages += 1
+            scale.exact_pages += not cut
+        if not cut:
             return
         scale.floor = max(scale.floor, (self._item_count + 1) / mass)
         if node.parent_sample and _looks_shuffled(skim):
