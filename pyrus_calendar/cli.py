@@ -39,6 +39,7 @@ from .client import MAX_ITEM_COUNT, PyrusClient
 from .demo_data import demo_server, seed
 from .filters import CalendarFilter
 from .models import Meeting, Task
+from .paging import CalendarWalk
 
 __all__ = ["build_parser", "main"]
 
@@ -175,14 +176,15 @@ def _meeting_row(meeting: Meeting) -> list[str]:
 
 
 async def _list(
-    items: AsyncIterator[T],
+    items: CalendarWalk[T],
     pyrus: PyrusClient,
     args: argparse.Namespace,
     out: TextIO,
     err: TextIO,
 ) -> int:
     progress = Progress(err)
-    tracked = track(items, progress, lambda: pyrus.calendar_requests)
+    # The walk counts its own requests (a login or a retry is not a page).
+    tracked = track(items, progress, lambda: items.requests)
     mode = output_mode(args)
     skipped = 0
     async with contextlib.aclosing(tracked):
