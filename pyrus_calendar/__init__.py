@@ -55,6 +55,7 @@ from .models import (
     Subscriber,
     Task,
 )
+from .paging import CalendarWalk, Incomplete
 
 __all__ = [
     "APIError",
@@ -64,6 +65,7 @@ __all__ = [
     "CalendarError",
     "CalendarFilter",
     "CalendarPage",
+    "CalendarWalk",
     "CatalogValue",
     "ClientClosedError",
     "Comment",
@@ -74,6 +76,7 @@ __all__ = [
     "File",
     "FormField",
     "FormLinkValue",
+    "Incomplete",
     "IncompleteResultsError",
     "Meeting",
     "MeetingJoinParameters",
