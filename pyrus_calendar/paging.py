@@ -11,21 +11,23 @@ day for ``DueDate``): ``[s, m+1]`` and ``[m, e]`` select together what ``[s, e]`
 under each rule, closed, half-open either way or open. A task seen exactly on a window's
 start or end proves that end inclusive; once an end is known to count, parts only share
 their boundary (one unit narrower), and once both do (``DueDate`` only), parts are disjoint
-whole days. A window that cannot be split under what is known (two seconds; two days for
-``DueDate`` until an end is seen to count) and is still cut is a real loss: its entries are
-yielded and the loss is reported.
+whole days. A window that cannot be split under what is known (two seconds, or three
+dates for ``DueDate``, until an end is seen to count) and is still cut is a real loss: its
+entries are yielded and the loss is reported.
 
 Load. A cut page's tasks are a sample of its window: their ``due`` (or ``due_date``) says
 where the load is. Parts are cut at the sample's quantiles, as many as the estimated count
 needs; the count is learnt from the walk itself (pages that were not cut, and, for a server
 that shuffles, how much a part's page overlaps its parent's). A page whose deadlines come in
-order is a prefix: its window is cut just before the last deadline it holds and the rest
-is cut into parts of the same density. The order is only a hint for where to cut: every
-window whose tasks are yielded as complete was answered ``has_more=False``.
+order is a prefix: its window is cut just before the last deadline it holds, one part of the
+same density is laid after that, and the rest is left to a last part. The order is only a
+hint for where to cut: every window whose tasks are yielded as complete was answered
+``has_more=False``.
 
 No runaway. A page with fewer than ``item_count`` tasks that still says ``has_more``, or a
-part that brings back exactly the ids of the page it was cut from, is not split further; a
-walk makes at most ``max_requests`` requests.
+part that brings back exactly the ids of the page it was cut from although it leaves out some
+of their deadlines (a server ignoring the window), is not split further; a walk makes at
+most ``max_requests`` requests.
 
 Windows are fetched ``concurrency`` at a time, a bounded look-ahead in window order, and
 entries come out in window order (by window start). What grows with the result is the set
@@ -40,7 +42,7 @@ import itertools
 import logging
 import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
@@ -361,7 +363,6 @@ class _Node:
     give_tasks: bool = False
     give_meetings: bool = False
     fetching: bool = False
-    children: list[_Node] = field(default_factory=list)
 
 
 _sequence = itertools.count()
@@ -378,6 +379,7 @@ class CalendarWalk(Generic[T]):
 
     It also says what it did: :attr:`requests`, :attr:`windows_split`,
     :attr:`incomplete` (windows it could not read completely, with the reason),
+    :attr:`not_fetched` (windows left when ``max_requests`` was reached),
     :attr:`tasks_yielded` and :attr:`meetings_yielded`. ``await walk.aclose()`` or
     ``async with walk:`` stops its look-ahead requests at once.
     """
