@@ -4,8 +4,9 @@ two approval steps, subscribers and a last comment, as the real ``/calendar`` se
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 #: the first day of the 30-day span the calendar benchmarks read
 SPAN_START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -43,6 +44,54 @@ def due_times(count: int, *, seed: int = 1) -> list[datetime]:
     rng = random.Random(seed)
     seconds = SPAN_DAYS * 86400
     return [SPAN_START + timedelta(seconds=rng.randrange(seconds)) for _ in range(count)]
+
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+#: the afternoon of the burst in :func:`uneven_due_times` (Moscow time), a Thursday
+BURST_START = datetime(2024, 5, 16, 14, 0, tzinfo=MOSCOW)
+BURST_HOURS = 3
+BURST_SHARE = 0.15
+#: of the tasks outside the burst, the share due outside working hours (nights, weekends)
+OFF_HOURS_SHARE = 0.1
+_WORKDAY = (time(9), time(18))
+
+
+def uneven_due_times(count: int, *, seed: int = 1) -> list[datetime]:
+    """``count`` deadlines (UTC, whole seconds) loaded as a real office calendar is: 15 % in
+    a burst on one afternoon (:data:`BURST_START`, three hours), most of the rest in
+    working hours, 09:00-18:00 Monday to Friday Moscow time, the last tenth of it at any
+    time of the 30 days."""
+    rng = random.Random(seed)
+    burst = round(count * BURST_SHARE)
+    burst_start = BURST_START.astimezone(UTC)
+    dues = [
+        burst_start + timedelta(seconds=rng.randrange(BURST_HOURS * 3600)) for _ in range(burst)
+    ]
+    # Working hours by the zone's rules for each day (Moscow has no DST now, but the rule
+    # for the date is what counts), as UTC second ranges to draw from.
+    days = [(SPAN_START + timedelta(days=n)).astimezone(MOSCOW).date() for n in range(SPAN_DAYS)]
+    hours = [
+        (
+            datetime.combine(day, _WORKDAY[0], MOSCOW).astimezone(UTC),
+            int(
+                (
+                    datetime.combine(day, _WORKDAY[1], MOSCOW)
+                    - datetime.combine(day, _WORKDAY[0], MOSCOW)
+                ).total_seconds()
+            ),
+        )
+        for day in days
+        if day.weekday() < 5
+    ]
+    span = SPAN_DAYS * 86400
+    for _ in range(count - burst):
+        if rng.random() < OFF_HOURS_SHARE:
+            dues.append(SPAN_START + timedelta(seconds=rng.randrange(span)))
+        else:
+            opens, length = rng.choice(hours)
+            dues.append(opens + timedelta(seconds=rng.randrange(length)))
+    rng.shuffle(dues)
+    return dues
 
 
 def make_task(task_id: int, due: datetime, rng: random.Random) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from calendar_transport.testing import FakeServer, json_response
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal.testing import FakeR7Server
 
-from .data import due_times, make_task
+from .data import due_times, make_task, uneven_due_times
 
 Factory = Callable[..., tuple[FakeServer, dict[str, Any]]]
 
@@ -37,10 +37,16 @@ def r7_server() -> tuple[FakeServer, dict[str, Any]]:
 
 
 def pyrus_server(
-    *, tasks: int, seed: int = 1, latency: float = 0.0, order: str = "shuffled"
+    *,
+    tasks: int,
+    seed: int = 1,
+    latency: float = 0.0,
+    order: str = "shuffled",
+    uneven: bool = False,
 ) -> tuple[FakeServer, dict[str, Any]]:
     """A FakePyrusServer holding ``tasks`` realistic tasks (see :mod:`benchmarks.data`),
-    without a rate limit, answering in ``order`` after ``latency`` seconds."""
+    without a rate limit, answering in ``order`` after ``latency`` seconds; ``uneven``:
+    deadlines from :func:`~benchmarks.data.uneven_due_times` instead of uniform ones."""
     server = FakePyrusServer(
         order=order,  # type: ignore[arg-type]
         rate_limit=None,
@@ -49,7 +55,8 @@ def pyrus_server(
         seed=seed,
     )
     rng = random.Random(seed + 1)
-    for i, due in enumerate(due_times(tasks, seed=seed)):
+    dues = (uneven_due_times if uneven else due_times)(tasks, seed=seed)
+    for i, due in enumerate(dues):
         server.add_task(make_task(i + 1, due, rng))
     return server, {
         "login": FakePyrusServer.DEFAULT_LOGIN,

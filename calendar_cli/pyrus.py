@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TextIO, TypeVar
 
@@ -20,6 +20,7 @@ from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter
 from pyrus_calendar.models import Meeting, Task
+from pyrus_calendar.paging import CalendarWalk
 from pyrus_calendar.testing.demo import demo_server, seed
 
 from .common import (
@@ -179,14 +180,15 @@ def _meeting_row(meeting: Meeting) -> list[str]:
 
 
 async def _list(
-    items: AsyncIterator[T],
+    items: CalendarWalk[T],
     pyrus: PyrusClient,
     args: argparse.Namespace,
     out: TextIO,
     err: TextIO,
 ) -> int:
     progress = Progress(err)
-    tracked = track(items, progress, lambda: pyrus.calendar_requests)
+    # The walk counts its own requests (a login or a retry is not a page).
+    tracked = track(items, progress, lambda: items.requests)
     mode = output_mode(args)
     left_out: list[str] = []
     async with contextlib.aclosing(tracked):

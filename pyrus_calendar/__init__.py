@@ -59,6 +59,7 @@ from .models import (
     Subscriber,
     Task,
 )
+from .paging import CalendarWalk, Incomplete
 
 __all__ = [
     "APIError",
@@ -68,6 +69,7 @@ __all__ = [
     "CalendarError",
     "CalendarFilter",
     "CalendarPage",
+    "CalendarWalk",
     "CatalogValue",
     "ClientClosedError",
     "Comment",
@@ -77,6 +79,7 @@ __all__ = [
     "File",
     "FormField",
     "FormLinkValue",
+    "Incomplete",
     "IncompleteResultsError",
     "LoginInfo",
     "Meeting",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -34,7 +33,15 @@ from calendar_transport.transport import (
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
 from .models import CalendarPage, Meeting, Task
-from .paging import Fetch, Window, ceil_second, floor_second, paginate
+from .paging import (
+    DEFAULT_MAX_REQUESTS,
+    Answer,
+    CalendarWalk,
+    Skim,
+    Window,
+    ceil_second,
+    floor_second,
+)
 
 T = TypeVar("T", Task, Meeting)
 
@@ -195,9 +202,7 @@ class PyrusClient(ClientBase):
         window = _window(start, end, filters, include_meetings)
         require_bool(all_accessed_tasks, "all_accessed_tasks")
         item_count = _check_item_count(item_count)
-        return await self._fetch(
-            window, True, item_count=item_count, all_accessed=all_accessed_tasks
-        )
+        return await self._fetch(window, item_count=item_count, all_accessed=all_accessed_tasks)
 
     def iter_calendar(
         self,
@@ -210,21 +215,31 @@ class PyrusClient(ClientBase):
         concurrency: int = 4,
         allow_incomplete: bool = False,
         item_count: int = MAX_ITEM_COUNT,
-    ) -> AsyncGenerator[Task, None]:
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+    ) -> CalendarWalk[Task]:
         """Every task in ``[start, end]``, each once, following ``has_more`` to the end.
 
-        Cut windows are split and fetched ``concurrency`` at a time; tasks come out in window
-        order. If a window that cannot be split (one second; one day for ``DueDate``) is
-        still cut, what it held is yielded and :class:`IncompleteResultsError` is raised at
-        the end, or, with ``allow_incomplete=True``, a warning is logged.
-        ``item_count``: page size asked for (smaller pages mean more, smaller requests).
-        ``include_meetings`` only decides what each request asks for; use
-        :meth:`iter_meetings` to get the meetings. Stopping early? ``await it.aclose()`` (or
-        ``contextlib.aclosing``) cancels the look-ahead requests at once.
+        Returns a :class:`CalendarWalk`: ``async for`` it, and read what it did from it
+        (requests, windows split, windows left incomplete). Cut windows are split where the
+        load is and fetched ``concurrency`` at a time; tasks come out in window order. If a
+        window cannot be read completely (see the README's paging section), what it held is
+        yielded and :class:`IncompleteResultsError` is raised at the end, or, with
+        ``allow_incomplete=True``, a warning is logged. ``max_requests`` (``None``: no
+        limit) bounds the requests; reaching it raises :class:`IncompleteResultsError`.
+        ``item_count``: page size asked for. ``include_meetings`` only decides what each
+        request asks for; :meth:`walk` yields tasks and meetings together. Stopping early?
+        ``await walk.aclose()`` (or ``async with``) cancels the look-ahead requests at once.
         """
         window = _window(start, end, filters, include_meetings)
         return self._walk(
-            window, all_accessed_tasks, concurrency, allow_incomplete, item_count, _tasks, _task_id
+            window,
+            all_accessed_tasks,
+            concurrency,
+            allow_incomplete,
+            item_count,
+            max_requests,
+            tasks=True,
+            meetings=False,
         )
 
     def iter_meetings(
@@ -237,9 +252,13 @@ class PyrusClient(ClientBase):
         concurrency: int = 4,
         allow_incomplete: bool = False,
         item_count: int = MAX_ITEM_COUNT,
-    ) -> AsyncGenerator[Meeting, None]:
-        """Every meeting the calendar returns for ``[start, end]``, each once
-        (``include_meetings=true``, paged like :meth:`iter_calendar`)."""
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+    ) -> CalendarWalk[Meeting]:
+        """Every meeting the calendar returns for ``[start, end]``, each once.
+
+        One request unless the window holds ``item_count`` meetings or more (a server may
+        cap meetings too): cut tasks alone do not make it split.
+        """
         window = _window(start, end, filters, True)
         return self._walk(
             window,
@@ -247,8 +266,39 @@ class PyrusClient(ClientBase):
             concurrency,
             allow_incomplete,
             item_count,
-            _meetings,
-            _meeting_id,
+            max_requests,
+            tasks=False,
+            meetings=True,
+        )
+
+    def walk(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        all_accessed_tasks: bool = False,
+        concurrency: int = 4,
+        allow_incomplete: bool = False,
+        item_count: int = MAX_ITEM_COUNT,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+    ) -> CalendarWalk[Task | Meeting]:
+        """Every task and every meeting in ``[start, end]``, each once, in one walk.
+
+        Like :meth:`iter_calendar`, but each request also asks for meetings and the walk
+        yields :class:`Task` and :class:`Meeting` objects as they come; windows are split
+        for meetings only when a page holds ``item_count`` of them.
+        """
+        window = _window(start, end, filters, True)
+        return self._walk(
+            window,
+            all_accessed_tasks,
+            concurrency,
+            allow_incomplete,
+            item_count,
+            max_requests,
+            tasks=True,
+            meetings=True,
         )
 
     def _walk(
@@ -258,34 +308,31 @@ class PyrusClient(ClientBase):
         concurrency: object,
         allow_incomplete: object,
         item_count: object,
-        pick: Callable[[CalendarPage], Sequence[T]],
-        key: Callable[[T], int],
-    ) -> AsyncGenerator[T, None]:
-        # Checked here, on the call, so bad input fails before any request (an async
-        # generator would only start when first iterated).
-        fetch: Fetch = functools.partial(
-            self._fetch,
-            item_count=_check_item_count(item_count),
-            all_accessed=require_bool(all_accessed, "all_accessed_tasks"),
-        )
-        return paginate(
+        max_requests: object,
+        *,
+        tasks: bool,
+        meetings: bool,
+    ) -> CalendarWalk[Any]:
+        # Checked here, on the call, so bad input fails before any request (the walk
+        # only starts when first iterated).
+        count = _check_item_count(item_count)
+        accessed = require_bool(all_accessed, "all_accessed_tasks")
+
+        async def fetch(part: Window) -> Answer:
+            return await self._fetch_answer(part, item_count=count, all_accessed=accessed)
+
+        return CalendarWalk(
             fetch,
             window,
-            pick=pick,
-            key=key,
+            tasks=tasks,
+            meetings=meetings,
+            item_count=count,
             concurrency=_check_concurrency(concurrency),
             allow_incomplete=require_bool(allow_incomplete, "allow_incomplete"),
-            want_tasks=pick is _tasks,
+            max_requests=_check_max_requests(max_requests),
         )
 
-    async def _fetch(
-        self,
-        window: Window,
-        keep_cut: bool,
-        *,
-        item_count: int = MAX_ITEM_COUNT,
-        all_accessed: bool,
-    ) -> CalendarPage:
+    async def _get(self, window: Window, *, item_count: int, all_accessed: bool) -> bytes:
         params: Mapping[str, ParamValue] = {
             "start_date_utc": _format_utc(window.start),
             "end_date_utc": _format_utc(window.end),
@@ -296,26 +343,46 @@ class PyrusClient(ClientBase):
         }
         self.calendar_requests += 1
         raw = await self.transport.request("GET", "calendar", params=params, response_type=bytes)
-        if not keep_cut and self.transport.decode(raw, _Cut, method="GET", path="calendar").cut:
-            # The window will be split and its parts bring these entries again: decoding a
-            # page into models costs more than skimming it for has_more.
-            page = CalendarPage(has_more=True)
-        else:
-            page = self.transport.decode(raw, CalendarPage, method="GET", path="calendar")
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "calendar %s..%s mask=%s -> %d tasks, has_more=%s",
-                params["start_date_utc"],
-                params["end_date_utc"],
-                params["filter_mask"],
-                len(page.tasks),
-                page.has_more,
-            )
+        logger.debug(
+            "calendar %s..%s mask=%s -> %d bytes",
+            params["start_date_utc"],
+            params["end_date_utc"],
+            params["filter_mask"],
+            len(raw),
+        )
+        return raw
+
+    async def _fetch(
+        self,
+        window: Window,
+        *,
+        item_count: int = MAX_ITEM_COUNT,
+        all_accessed: bool,
+    ) -> CalendarPage:
+        raw = await self._get(window, item_count=item_count, all_accessed=all_accessed)
+        page: CalendarPage = self.transport.decode(raw, CalendarPage, method="GET", path="calendar")
         return page
 
+    async def _fetch_answer(self, window: Window, *, item_count: int, all_accessed: bool) -> Answer:
+        raw = await self._get(window, item_count=item_count, all_accessed=all_accessed)
+        # A page is skimmed first (ids and deadlines only): a cut page's parts bring its
+        # tasks again, and building models costs more than skipping the JSON.
+        skim = self.transport.decode(raw, Skim, method="GET", path="calendar")
+        decode = self.transport.decode
 
-class _Cut(msgspec.Struct):
-    cut: bool = msgspec.field(default=False, name="has_more")
+        def tasks() -> list[Task]:
+            page: CalendarPage = decode(raw, CalendarPage, method="GET", path="calendar")
+            return page.tasks
+
+        def meetings() -> list[Meeting]:
+            found: _Meetings = decode(raw, _Meetings, method="GET", path="calendar")
+            return found.meetings
+
+        return Answer(skim, tasks, meetings)
+
+
+class _Meetings(msgspec.Struct):
+    meetings: list[Meeting] = msgspec.field(default_factory=list)
 
 
 class _Envelope(msgspec.Struct):
@@ -342,22 +409,6 @@ def error_envelope(data: bytes) -> ErrorEnvelope | None:
         return None
     message = envelope.error if isinstance(envelope.error, str) else None
     return ErrorEnvelope(None, str(envelope.error_code), message)
-
-
-def _tasks(page: CalendarPage) -> list[Task]:
-    return page.tasks
-
-
-def _meetings(page: CalendarPage) -> list[Meeting]:
-    return page.meetings
-
-
-def _task_id(task: Task) -> int:
-    return task.id
-
-
-def _meeting_id(meeting: Meeting) -> int:
-    return meeting.id
 
 
 def _limiter(
@@ -416,4 +467,14 @@ def _check_concurrency(value: object) -> int:
         raise TypeError(f"concurrency must be an int, not {type(value).__name__}")
     if value < 1:
         raise ValueError(f"concurrency must be at least 1, got {value}")
+    return value
+
+
+def _check_max_requests(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_requests must be an int or None, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"max_requests must be at least 1, got {value}")
     return value

@@ -177,6 +177,27 @@ PYRUS_CASES: list[Case] = [
         ValueError,
         "concurrency",
     ),
+    (
+        "iter max_requests 0",
+        lambda p: p.iter_calendar(T0, T1, max_requests=0),
+        ValueError,
+        "max_requests",
+    ),
+    (
+        "meetings max_requests str",
+        lambda p: p.iter_meetings(T0, T1, max_requests="9"),
+        TypeError,
+        "max_requests",
+    ),
+    ("walk naive", lambda p: p.walk(NAIVE, T1), ValueError, "start"),
+    ("walk filter", lambda p: p.walk(T0, T1, filters="nope"), ValueError, "filters"),
+    ("walk item_count", lambda p: p.walk(T0, T1, item_count=0), ValueError, "item_count"),
+    (
+        "walk all_accessed int",
+        lambda p: p.walk(T0, T1, all_accessed_tasks=1),
+        TypeError,
+        "all_accessed_tasks",
+    ),
     ("filter_mask unknown", lambda p: filter_mask("due", "someday"), ValueError, "filter"),
     ("CalendarFilter.parse bool", lambda p: CalendarFilter.parse(True), TypeError, "filters"),
 ]
@@ -312,4 +333,5 @@ def test_the_catalogue_covers_every_public_method() -> None:
         "iter_calendar",
         "iter_meetings",
         "login",
+        "walk",
     }
