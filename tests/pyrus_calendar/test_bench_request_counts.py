@@ -14,8 +14,10 @@ from benchmarks.request_counts import walk
 from pyrus_calendar.testing.fake import Order
 
 
-#: order -> (the most requests allowed now, as a ratio to the minimum; the issue's target)
-REACHED = {"shuffled": (2.15, 1.5), "due": (1.95, 1.2), "id": (2.1, None)}
+#: order -> (the most requests allowed now, as a ratio to the minimum; the issue's target).
+#: The look-ahead answers in whatever order the loop delivers them, which moves the count by
+#: a few percent between runs; the margin is for that.
+REACHED = {"shuffled": (2.3, 1.5), "due": (2.0, 1.2), "id": (2.2, None)}
 
 
 @pytest.mark.parametrize("order", sorted(REACHED))
