@@ -20,7 +20,6 @@ from calendar_transport.checks import (
     require_range,
 )
 from calendar_transport.client_base import ClientBase
-from calendar_transport.errors import ErrorEnvelope
 from calendar_transport.rate_limit import RateLimit, SharedRateLimit
 from calendar_transport.token_store import StoreKey, TokenStore, store_key
 from calendar_transport.transport import (
@@ -30,6 +29,7 @@ from calendar_transport.transport import (
     validate_base_url,
 )
 
+from ._wire import error_envelope
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
 from .models import CalendarPage, Meeting, Task
@@ -383,32 +383,6 @@ class PyrusClient(ClientBase):
 
 class _Meetings(msgspec.Struct):
     meetings: list[Meeting] = msgspec.field(default_factory=list)
-
-
-class _Envelope(msgspec.Struct):
-    # Any: the fields are only looked at, and a body of another shape must not fail here.
-    error_code: Any = None
-    error: Any = None
-
-
-_envelope_decoder = msgspec.json.Decoder(_Envelope)
-
-
-def error_envelope(data: bytes) -> ErrorEnvelope | None:
-    """A Pyrus error report in a 2xx answer: ``{"error_code": "...", "error": "..."}``.
-
-    Decoded as a calendar page it would be an empty page, so it must be caught first.
-    """
-    if b'"error_code"' not in data:
-        return None
-    try:
-        envelope = _envelope_decoder.decode(data)
-    except msgspec.DecodeError:
-        return None  # not an object: the normal decoding reports it
-    if not envelope.error_code:
-        return None
-    message = envelope.error if isinstance(envelope.error, str) else None
-    return ErrorEnvelope(None, str(envelope.error_code), message)
 
 
 def _limiter(
