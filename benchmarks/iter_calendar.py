@@ -86,7 +86,7 @@ def official_walk(api: Any, step: timedelta) -> tuple[float, int, int]:
 
 async def sdk_walk(pyrus: PyrusClient, concurrency: int = 4) -> tuple[float, int, int]:
     """Seconds, requests and tasks for one ``iter_calendar`` over the span."""
-    before = pyrus.calendar_requests
+    before = pyrus.stats.calendar_requests
     started = time.perf_counter()
     count = 0
     seen: set[int] = set()
@@ -97,7 +97,7 @@ async def sdk_walk(pyrus: PyrusClient, concurrency: int = 4) -> tuple[float, int
         seen.add(task.id)
     elapsed = time.perf_counter() - started
     assert len(seen) == count, "a task came out twice"
-    return elapsed, pyrus.calendar_requests - before, count
+    return elapsed, pyrus.stats.calendar_requests - before, count
 
 
 def _client(served: Served) -> PyrusClient:

@@ -73,7 +73,7 @@ async def _iterate(url: str, info: dict[str, str], method: str) -> dict[str, Any
         result: dict[str, Any] = {
             "count": count,
             "seconds": elapsed,
-            "requests": pyrus.calendar_requests - 1,
+            "requests": pyrus.stats.calendar_requests - 1,
         }
         if method == "tracemalloc":
             result["growth"] = tracemalloc.get_traced_memory()[1]

@@ -186,7 +186,7 @@ async def _list(
     err: TextIO,
 ) -> int:
     progress = Progress(err)
-    tracked = track(items, progress, lambda: pyrus.calendar_requests)
+    tracked = track(items, progress, lambda: pyrus.stats.calendar_requests)
     mode = output_mode(args)
     left_out: list[str] = []
     async with contextlib.aclosing(tracked):

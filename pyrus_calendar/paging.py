@@ -24,7 +24,7 @@ import asyncio
 import bisect
 import itertools
 import logging
-from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -159,10 +159,12 @@ async def paginate(
     concurrency: int,
     allow_incomplete: bool,
     want_tasks: bool = True,
+    on_window: Callable[[Window, bool], Awaitable[object]] | None = None,
 ) -> AsyncGenerator[T, None]:
     """Yield every entry ``pick`` takes from the pages of ``first`` and its parts, once each.
 
     ``want_tasks=False`` (meetings only) skips the day-based parts, which carry no meetings.
+    ``on_window`` is awaited with each window whose answer arrived and whether it was cut.
     """
     lookahead = max(2 * concurrency, 2)
     nodes = [_Node(first)]
@@ -192,6 +194,8 @@ async def paginate(
                 node = running.pop(task)
                 node.task = None
                 page = task.result()
+                if on_window is not None:  # the hooks' call point (on_window)
+                    await on_window(node.window, page.has_more)
                 parts = split_window(node.window) if page.has_more else None
                 if parts is None:
                     if page.has_more:

@@ -87,7 +87,7 @@ async def test_thousand_shuffled_tasks_come_back_exactly_once(server: FakePyrusS
     noon = DAY + timedelta(hours=12)
     positions = [i for i, task in enumerate(got) if task.due is not None and task.due < noon]
     assert max(positions) < min(set(range(1000)) - set(positions))
-    assert client.calendar_requests < 60
+    assert client.stats.calendar_requests < 60
 
 
 async def test_same_result_with_one_request_at_a_time(server: FakePyrusServer) -> None:

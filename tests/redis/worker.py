@@ -78,7 +78,7 @@ async def main(config: dict[str, Any]) -> dict[str, Any]:
     return {
         "ok": ok,
         "errors": errors,
-        "logins": client.logins,
+        "logins": client.stats.logins,
         "elapsed": elapsed,
         "outages": sum(
             o.health.outages
