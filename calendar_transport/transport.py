@@ -727,10 +727,7 @@ class Transport:
                     hooks, call, method, url, attempt, error.status, elapsed, error
                 )
             raise
-        if hooks is not None:
-            call.status = status
-            elapsed = time.perf_counter() - started
-            await self._attempt_ends(hooks, call, method, url, attempt, status, elapsed, None)
+        elapsed = time.perf_counter() - started
         if self._on_headers is not None:
             self._on_headers(response_headers)
         if logger.isEnabledFor(logging.DEBUG):
@@ -740,20 +737,25 @@ class Transport:
                 _path(url),
                 status,
                 attempt,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
             )
+        failure: APIError | None = None
         if status >= 300:
             failure = self._api_error(status, data, response_headers, method, url, attempt)
-            if status == 429 and failure.retry_after is not None:
-                await self.note_rate_limit_wait(failure.retry_after, "server 429")
-                if self._on_rate_limited is not None:
-                    await self._on_rate_limited(failure.retry_after)
-            raise failure
-        if self._error_envelope is not None and data:
+        elif self._error_envelope is not None and data:
             envelope = self._error_envelope(data)
             if envelope is not None:
-                raise self._envelope_error(status, envelope, data, method, url, attempt)
-        return status, data
+                failure = self._envelope_error(status, envelope, data, method, url, attempt)
+        if hooks is not None:
+            call.status = status
+            await self._attempt_ends(hooks, call, method, url, attempt, status, elapsed, failure)
+        if failure is None:
+            return status, data
+        if status == 429 and failure.retry_after is not None:
+            await self.note_rate_limit_wait(failure.retry_after, "server 429")
+            if self._on_rate_limited is not None:
+                await self._on_rate_limited(failure.retry_after)
+        raise failure
 
     def _attempt_error(self, error: BaseException, method: str, url: str) -> TransportError:
         # The transport error an aiohttp/ssl failure (or an attempt's timeout) is raised as.
