@@ -92,7 +92,7 @@ def official_walk(api: Any, windows: list[tuple[datetime, datetime]]) -> tuple[f
 
 async def sdk_walk(pyrus: PyrusClient) -> tuple[float, int, int]:
     """Seconds, requests and tasks for one ``iter_calendar`` over the span."""
-    before = pyrus.calendar_requests
+    before = pyrus.stats.calendar_requests
     started = time.perf_counter()
     count = 0
     seen: set[int] = set()
@@ -103,7 +103,7 @@ async def sdk_walk(pyrus: PyrusClient) -> tuple[float, int, int]:
         seen.add(task.id)
     elapsed = time.perf_counter() - started
     assert len(seen) == count, "a task came out twice"
-    return elapsed, pyrus.calendar_requests - before, count
+    return elapsed, pyrus.stats.calendar_requests - before, count
 
 
 def decode_seconds(pages: int) -> float:

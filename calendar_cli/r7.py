@@ -193,12 +193,12 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     calendars = await r7.calendars.list()  # logs in, and names the calendars in the table
     names = {c.id: c.name or str(c.id) for c in calendars}
     ids = args.calendars or [c.id for c in calendars]
-    baseline = r7.transport.attempts
+    baseline = r7.stats.attempts
     progress = Progress(err)
     events = track(
         r7.events.iterate(ids, args.start, args.to),
         progress,
-        lambda: r7.transport.attempts - baseline,
+        lambda: r7.stats.attempts - baseline,
     )
     mode = output_mode(args)
     left_out: list[str] = []

@@ -23,8 +23,20 @@ from .errors import (
     TransportError,
     WrongEventLoopError,
 )
-from .rate_limit import RateLimit
+from .hooks import (
+    CallEndRecord,
+    CallRecord,
+    Hooks,
+    LoginRecord,
+    RateLimitWaitRecord,
+    RequestRecord,
+    ResponseRecord,
+    RetryRecord,
+    WindowRecord,
+)
+from .rate_limit import RateLimit, RateLimitStatus
 from .retry import RetryPolicy
+from .stats import ClientStats
 from .token_store import MemoryTokenStore, TokenStore
 from .transport import Transport
 
@@ -33,21 +45,31 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CalendarError",
+    "CallEndRecord",
+    "CallRecord",
     "ClientClosedError",
+    "ClientStats",
     "DecodeError",
     "ErrorEnvelopeError",
+    "Hooks",
     "IncompleteResultsError",
     "IssuedToken",
     "LoginInfo",
+    "LoginRecord",
     "MemoryTokenStore",
     "NotFoundError",
     "PermissionDeniedError",
     "ProxyError",
     "RateLimit",
     "RateLimitError",
+    "RateLimitStatus",
+    "RateLimitWaitRecord",
+    "RequestRecord",
     "RequestTimeoutError",
+    "ResponseRecord",
     "ResponseTooLargeError",
     "RetryPolicy",
+    "RetryRecord",
     "Secret",
     "ServerError",
     "TLSError",
@@ -55,6 +77,7 @@ __all__ = [
     "TokenStore",
     "Transport",
     "TransportError",
+    "WindowRecord",
     "WrongEventLoopError",
     "__version__",
 ]

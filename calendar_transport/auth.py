@@ -11,12 +11,14 @@ import abc
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .errors import APIError
+from .hooks import LoginRecord, emit
 from .token_store import StoreKey, TokenRecord, TokenStore
 
 if TYPE_CHECKING:
@@ -184,7 +186,7 @@ class TokenAuth(abc.ABC):
                 return current, False
             if self._logins_finished != finished_before and self._last_failure is not None:
                 raise self._last_failure  # the login this caller waited for has just failed
-            return await self._run_login(self._obtain(transport, stale))
+            return await self._run_login(self._obtain(transport, stale), transport)
 
     async def login_now(
         self,
@@ -194,7 +196,9 @@ class TokenAuth(abc.ABC):
         """Log in now, whatever the current token (``login``: another way than
         :meth:`login`), in turn with any login under way."""
         async with self._get_lock():
-            issued, _ = await self._run_login(_made_here((login or self.login)(transport)))
+            issued, _ = await self._run_login(
+                _made_here((login or self.login)(transport)), transport
+            )
         if self._store is not None:
             assert self._store_key is not None
             await self._store.put(self._store_key, self.record_for(issued, transport))
@@ -245,9 +249,10 @@ class TokenAuth(abc.ABC):
         return await self._token_from_store(transport, None if stale is None else stale.value)
 
     async def _run_login(
-        self, login: Awaitable[tuple[IssuedToken, bool]]
+        self, login: Awaitable[tuple[IssuedToken, bool]], transport: Transport
     ) -> tuple[IssuedToken, bool]:
         # Called with the lock held; keeps the books waiters read.
+        started = time.perf_counter()
         try:
             issued, made = await login
         except asyncio.CancelledError:
@@ -255,12 +260,28 @@ class TokenAuth(abc.ABC):
         except Exception as error:
             self._last_failure = error
             self._logins_finished += 1
+            await self._told(transport, started, error)
             raise
         self._logins_finished += 1
         self._last_failure = None
+        installed = self.set_token(issued)
         if made:
             self.logins += 1
-        return self.set_token(issued), made
+            transport.stats.logins += 1
+            await self._told(transport, started, None)
+        return installed, made
+
+    async def _told(self, transport: Transport, started: float, error: Exception | None) -> None:
+        # on_login for a login this object made (or tried): never for an adopted token.
+        hooks = transport.hooks
+        if hooks is not None and hooks.on_login is not None:
+            record = LoginRecord(
+                backend=type(self).__name__,
+                ok=error is None,
+                elapsed=time.perf_counter() - started,
+                error=None if error is None else type(error).__name__,
+            )
+            await emit(hooks.on_login, record)
 
     def _get_lock(self) -> asyncio.Lock:
         # Created lazily and per loop: a client may be used from one loop, closed, and used

@@ -3,12 +3,15 @@ that several processes share (:class:`SharedRateLimit`, e.g. ``calendar_transpor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from .retry import parse_rate_limit_reset
 from .token_store import StoreKey
 
-__all__ = ["AccountLimiter", "RateLimit", "SharedRateLimit"]
+__all__ = ["AccountLimiter", "RateLimit", "RateLimitStatus", "SharedRateLimit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,9 @@ class RateLimit:
 class AccountLimiter(Protocol):
     """One account's share of a :class:`SharedRateLimit`."""
 
-    async def acquire(self) -> None:
-        """Wait until one more request may leave."""
+    async def acquire(self) -> float | None:
+        """Wait until one more request may leave; returns the seconds waited, if known
+        (a wait is then reported to ``hooks.on_rate_limit_wait`` and counted in ``stats``)."""
 
     async def pause(self, seconds: float) -> None:
         """The server answered 429 and asked for ``seconds``: hold every request until then."""
@@ -45,3 +49,52 @@ class SharedRateLimit(Protocol):
 
     def limiter_for(self, key: StoreKey) -> AccountLimiter:
         """The limiter of the account ``key`` names."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitStatus:
+    """The server's own budget as its last answer told it (``X-RateLimit-*`` headers).
+
+    ``limit``: requests allowed per window; ``remaining``: left in this window; ``reset``:
+    seconds until the window resets, counted from ``observed_at`` (when the answer came).
+    A header that is missing or unreadable is ``None``.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+    observed_at: datetime
+
+    @property
+    def resets_at(self) -> datetime | None:
+        """When the window resets, if the server said."""
+        if self.reset is None:
+            return None
+        return self.observed_at + timedelta(seconds=self.reset)
+
+    @classmethod
+    def from_headers(
+        cls, headers: Mapping[str, str], observed_at: datetime | None = None
+    ) -> RateLimitStatus | None:
+        """The status the headers carry, or ``None`` if they carry none of them."""
+        limit = _count(headers.get("X-RateLimit-Limit"))
+        remaining = _count(headers.get("X-RateLimit-Remaining"))
+        reset = parse_rate_limit_reset(headers.get("X-RateLimit-Reset"))
+        if limit is None and remaining is None and reset is None:
+            return None
+        return cls(
+            limit=limit,
+            remaining=remaining,
+            reset=reset,
+            observed_at=observed_at or datetime.now(UTC),
+        )
+
+
+def _count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        count = int(value.strip())
+    except ValueError:
+        return None
+    return count if count >= 0 else None

@@ -382,12 +382,12 @@ class _AccountLimiter:
         self._local: AsyncLimiter | None = None  # made on first need, on the running loop
         self._paused_until = 0.0  # on the owner's clock; kept for the fallback
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> float:
         owner = self._owner
+        waited = 0.0  # the seconds slept, for the client's on_rate_limit_wait
         for _ in range(_MAX_WAITS):
             if not owner.health.usable():
-                await self._acquire_locally()
-                return
+                return waited + await self._acquire_locally()
             member = secrets.token_hex(8)
             try:
                 wait_ms = await owner._acquire(
@@ -398,8 +398,9 @@ class _AccountLimiter:
                 continue
             owner.health.worked()
             if int(wait_ms) <= 0:
-                return
+                return waited
             await asyncio.sleep(int(wait_ms) / 1000)
+            waited += int(wait_ms) / 1000
         raise RuntimeError(f"no room in the shared rate budget after {_MAX_WAITS} waits")
 
     async def pause(self, seconds: float) -> None:
@@ -416,14 +417,21 @@ class _AccountLimiter:
         owner.health.worked()
         logger.info("server asked to wait %.1fs: every worker of the account pauses", seconds)
 
-    async def _acquire_locally(self) -> None:
-        wait = self._paused_until - self._owner.health.clock()
+    async def _acquire_locally(self) -> float:
+        # Returns the seconds waited (measured on the owner's clock).
+        clock = self._owner.health.clock
+        started = clock()
+        wait = self._paused_until - started
         if wait > 0:
             await asyncio.sleep(wait)
         if self._local is None:
             fallback = self._owner.fallback
             self._local = AsyncLimiter(fallback.requests, fallback.period)
+        if not self._local.has_capacity():
+            await self._local.acquire()
+            return max(clock() - started, 0.0)
         await self._local.acquire()
+        return max(wait, 0.0)
 
 
 def _check_prefix(prefix: object) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import random
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -171,8 +171,25 @@ def backoff_delay(
     return (rng or random).uniform(0, ceiling)
 
 
-def build_retrying(policy: RetryPolicy, *, idempotent: bool, what: str) -> AsyncRetrying:
-    """A fresh tenacity loop for one call; ``what`` names the call in log lines."""
+#: told of each retry before its wait: (the failed attempt's number, the wait, its error)
+RetryListener = Callable[[int, float, BaseException | None], Awaitable[object]]
+
+
+def retry_reason(error: BaseException | None) -> str:
+    """Why an attempt is retried, in a few words: ``"HTTP 503"`` or the error's class."""
+    if isinstance(error, APIError):
+        return f"HTTP {error.status}"
+    return type(error).__name__ if error is not None else "unknown"
+
+
+def build_retrying(
+    policy: RetryPolicy, *, idempotent: bool, what: str, on_retry: RetryListener | None = None
+) -> AsyncRetrying:
+    """A fresh tenacity loop for one call; ``what`` names the call in log lines;
+    ``on_retry`` is awaited before each wait."""
+    # Filled by log_retry (tenacity calls it synchronously) and read by sleep: the one place
+    # where an awaited listener can run before the wait, whatever tenacity's version.
+    pending: list[tuple[int, float, BaseException | None]] = []
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -189,6 +206,15 @@ def build_retrying(policy: RetryPolicy, *, idempotent: bool, what: str) -> Async
             type(error).__name__,
             wait_s,
         )
+        if on_retry is not None:
+            pending.append((state.attempt_number, wait_s, error))
+
+    async def sleep(seconds: float) -> None:
+        while pending:
+            attempt, wait_s, error = pending.pop(0)
+            if on_retry is not None:
+                await on_retry(attempt, wait_s, error)
+        await asyncio.sleep(seconds)
 
     return AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
@@ -197,6 +223,6 @@ def build_retrying(policy: RetryPolicy, *, idempotent: bool, what: str) -> Async
             lambda error: should_retry(error, idempotent=idempotent, policy=policy)
         ),
         before_sleep=log_retry,
-        sleep=asyncio.sleep,
+        sleep=asyncio.sleep if on_retry is None else sleep,
         reraise=True,
     )

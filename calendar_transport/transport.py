@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
+import itertools
 import logging
 import platform
 import ssl
@@ -38,6 +40,17 @@ from .errors import (
     WrongEventLoopError,
     error_class_for_status,
 )
+from .hooks import (
+    CallEndRecord,
+    CallRecord,
+    Hooks,
+    RateLimitWaitRecord,
+    RequestRecord,
+    ResponseRecord,
+    RetryRecord,
+    emit,
+    public_url,
+)
 from .retry import (
     RetryPolicy,
     build_retrying,
@@ -45,7 +58,9 @@ from .retry import (
     is_idempotent,
     may_have_reached,
     retry_after_from_headers,
+    retry_reason,
 )
+from .stats import ClientStats
 
 T = TypeVar("T")
 
@@ -67,6 +82,14 @@ EnvelopeCheck = Callable[[bytes], ErrorEnvelope | None]
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
 if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10 splits connect timeouts out
     _NOT_SENT_ERRORS += (aiohttp.ConnectionTimeoutError,)
+
+# What an attempt that got no answer raises (the order of _attempt_error's checks matters).
+_ATTEMPT_FAILURES: tuple[type[BaseException], ...] = (
+    *_NOT_SENT_ERRORS,
+    TimeoutError,
+    aiohttp.ClientError,
+    ssl.SSLError,
+)
 
 # 401-replays one attempt may make; only the tokens of other calls' logins are tried more
 # than once (see _authenticated).
@@ -125,14 +148,22 @@ def _encode_params(params: Mapping[str, ParamValue] | None) -> dict[str, str] | 
     return encoded
 
 
+_call_ids = itertools.count(1)
+
+
 class _CallState:
     """What the attempts of one call have learnt so far."""
 
-    __slots__ = ("reached",)
+    __slots__ = ("attempts", "call_id", "reached", "status", "url")
 
     def __init__(self) -> None:
         # whether an attempt may have reached the server and acted (see may_have_reached)
         self.reached = False
+        self.attempts = 0
+        # only with hooks: the call's number, its URL as records show it, its last status
+        self.call_id = 0
+        self.url = ""
+        self.status: int | None = None
 
 
 class Transport:
@@ -164,6 +195,9 @@ class Transport:
         error_envelope: EnvelopeCheck | None = None,
         body_filter: Callable[[bytes], bytes] | None = None,
         owner: str = "Transport",
+        hooks: Hooks | None = None,
+        stats: ClientStats | None = None,
+        on_headers: Callable[[Mapping[str, str]], object] | None = None,
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session)!r}")
@@ -177,6 +211,8 @@ class Transport:
             raise TypeError("max_response_bytes must be an int")
         if max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise TypeError(f"hooks must be a calendar_transport.Hooks, not {type(hooks).__name__}")
         self.allow_insecure = allow_insecure
         self._base_url = validate_base_url(base_url, allow_insecure=allow_insecure).rstrip("/")
         self._session = session
@@ -205,7 +241,12 @@ class Transport:
         self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         self._closed = False  # for good: nothing reopens a closed transport
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of first use
-        self.attempts = 0  # HTTP attempts sent by this transport, for tests and reports
+        #: the callbacks told of every call, attempt and retry (None: nothing is reported)
+        self.hooks = hooks
+        #: what this transport has done (shared with the client that owns it)
+        self.stats = stats if stats is not None else ClientStats()
+        # given the headers of every answer (Pyrus reads its rate-limit headers)
+        self._on_headers = on_headers
 
     def __repr__(self) -> str:
         return f"{self._owner}(base_url={self._base_url!r})"
@@ -218,6 +259,25 @@ class Transport:
     @base_url.setter
     def base_url(self, url: str) -> None:
         self._base_url = validate_base_url(url, allow_insecure=self.allow_insecure).rstrip("/")
+
+    @property
+    def attempts(self) -> int:
+        """Deprecated: use ``stats.attempts`` (HTTP attempts sent)."""
+        warnings.warn(
+            "Transport.attempts is deprecated; use Transport.stats.attempts",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.stats.attempts
+
+    async def note_rate_limit_wait(self, seconds: float, reason: str) -> None:
+        """Count a wait for a rate budget and tell ``hooks.on_rate_limit_wait`` (the rate
+        limiters call it; see :class:`~calendar_transport.hooks.RateLimitWaitRecord`)."""
+        self.stats.rate_limit_waits += 1
+        if self.hooks is not None:
+            await emit(
+                self.hooks.on_rate_limit_wait, RateLimitWaitRecord(wait=seconds, reason=reason)
+            )
 
     @property
     def timeout(self) -> float:
@@ -353,16 +413,86 @@ class Transport:
         ``sensitive`` (logins): errors keep no body, since the answer may hold a token.
         """
         method = method.upper()
+        call = _CallState()
+        self.stats.requests += 1
+        if self.hooks is None:
+            return await self._request(
+                method, path, params, json, response_type, idempotent, authenticate, sensitive, call
+            )
+        return await self._observed(
+            self.hooks,
+            method,
+            path,
+            params,
+            json,
+            response_type,
+            idempotent,
+            authenticate,
+            sensitive,
+            call,
+        )
+
+    async def _observed(
+        self,
+        hooks: Hooks,
+        method: str,
+        path: str,
+        params: Mapping[str, ParamValue] | None,
+        json: Any,
+        response_type: Any,
+        idempotent: bool | None,
+        authenticate: bool,
+        sensitive: bool,
+        call: _CallState,
+    ) -> Any:
+        # request() with hooks: the call framed by on_call_start / on_call_end.
+        call.call_id = next(_call_ids)
+        call.url = public_url(self.url_for(path))
+        public_path = urlsplit(call.url).path
+        await emit(
+            hooks.on_call_start,
+            CallRecord(call_id=call.call_id, method=method, url=call.url, path=public_path),
+        )
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            return await self._request(
+                method, path, params, json, response_type, idempotent, authenticate, sensitive, call
+            )
+        except BaseException as failure:
+            error = type(failure).__name__
+            raise
+        finally:
+            end = CallEndRecord(
+                call_id=call.call_id,
+                method=method,
+                url=call.url,
+                path=public_path,
+                status=call.status,
+                error=error,
+                attempts=call.attempts,
+                elapsed=time.perf_counter() - started,
+            )
+            await emit(hooks.on_call_end, end)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, ParamValue] | None,
+        json: Any,
+        response_type: Any,
+        idempotent: bool | None,
+        authenticate: bool,
+        sensitive: bool,
+        call: _CallState,
+    ) -> Any:
         if self._closed or self._loop is not asyncio.get_running_loop():
             self._check_open(method, self.url_for(path))
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
         query = _encode_params(params)
         body = msgspec.json.encode(json) if json is not None else None
-        retrying = build_retrying(
-            self.retry, idempotent=is_idempotent(method, idempotent), what=f"{method} {path}"
-        )
-        call = _CallState()
         task = asyncio.current_task()
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
@@ -379,6 +509,13 @@ class Transport:
                         method, path, query, body, 1, authenticate, call
                     )
                 except Exception as first:
+                    # Built only now: a first attempt that succeeds needs no retry loop.
+                    retrying = build_retrying(
+                        self.retry,
+                        idempotent=is_idempotent(method, idempotent),
+                        what=f"{method} {path}",
+                        on_retry=functools.partial(self._retrying, call, method, path),
+                    )
                     status, data = await self._retry(
                         retrying, first, method, path, query, body, authenticate, call
                     )
@@ -417,6 +554,30 @@ class Transport:
             if sensitive:
                 raise _withheld(error) from None
             raise
+
+    async def _retrying(
+        self,
+        call: _CallState,
+        method: str,
+        path: str,
+        attempt: int,
+        wait: float,
+        error: BaseException | None,
+    ) -> None:
+        # Told by the retry loop before each wait.
+        self.stats.retries += 1
+        if self.hooks is not None:
+            url = call.url or public_url(self.url_for(path))
+            record = RetryRecord(
+                call_id=call.call_id,
+                method=method,
+                url=url,
+                path=urlsplit(url).path,
+                attempt=attempt,
+                wait=wait,
+                reason=retry_reason(error),
+            )
+            await emit(self.hooks.on_retry, record)
 
     async def _retry(
         self,
@@ -503,7 +664,7 @@ class Transport:
         call: _CallState,
     ) -> tuple[int, bytes]:
         try:
-            return await self._exchange(method, url, query, body, authorization, attempt)
+            return await self._exchange(method, url, query, body, authorization, attempt, call)
         except (APIError, TransportError) as error:
             # A DELETE answered 404 is "already done" only if an earlier attempt may have
             # deleted it (r7cal's delete helper reads this); the error says so.
@@ -519,6 +680,7 @@ class Transport:
         body: bytes | None,
         authorization: str | None,
         attempt: int,
+        call: _CallState,
     ) -> tuple[int, bytes]:
         headers = dict(self._headers)
         if body is not None:
@@ -532,8 +694,12 @@ class Transport:
                 f"{self._owner} is closed", method=method, url=url, request_sent=False
             )
         session = self._get_session()
+        hooks = self.hooks
+        if hooks is not None:
+            await self._attempt_starts(hooks, call, method, url, attempt)
         started = time.perf_counter()
-        self.attempts += 1
+        self.stats.attempts += 1
+        call.attempts += 1
         try:
             async with session.request(
                 method,
@@ -548,14 +714,22 @@ class Transport:
                 data = await self._read_body(response, method, url)
                 status = response.status
                 response_headers = response.headers
-        except _NOT_SENT_ERRORS as error:
-            raise _connection_error(error, method, url, sent=False) from error
-        except TimeoutError as error:
-            raise RequestTimeoutError(
-                f"no answer within {self.timeout}s", method=method, url=url, request_sent=True
-            ) from error
-        except (aiohttp.ClientError, ssl.SSLError) as error:
-            raise _connection_error(error, method, url, sent=True) from error
+        except _ATTEMPT_FAILURES as error:
+            lost = self._attempt_error(error, method, url)
+            if hooks is not None:
+                elapsed = time.perf_counter() - started
+                await self._attempt_ends(hooks, call, method, url, attempt, None, elapsed, lost)
+            raise lost from error
+        except ResponseTooLargeError as error:
+            if hooks is not None:
+                elapsed = time.perf_counter() - started
+                await self._attempt_ends(
+                    hooks, call, method, url, attempt, error.status, elapsed, error
+                )
+            raise
+        elapsed = time.perf_counter() - started
+        if self._on_headers is not None:
+            self._on_headers(response_headers)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d (attempt %d, %.1f ms)",
@@ -563,18 +737,72 @@ class Transport:
                 _path(url),
                 status,
                 attempt,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
             )
+        failure: APIError | None = None
         if status >= 300:
             failure = self._api_error(status, data, response_headers, method, url, attempt)
-            if status == 429 and self._on_rate_limited and failure.retry_after is not None:
-                await self._on_rate_limited(failure.retry_after)
-            raise failure
-        if self._error_envelope is not None and data:
+        elif self._error_envelope is not None and data:
             envelope = self._error_envelope(data)
             if envelope is not None:
-                raise self._envelope_error(status, envelope, data, method, url, attempt)
-        return status, data
+                failure = self._envelope_error(status, envelope, data, method, url, attempt)
+        if hooks is not None:
+            call.status = status
+            await self._attempt_ends(hooks, call, method, url, attempt, status, elapsed, failure)
+        if failure is None:
+            return status, data
+        if status == 429 and failure.retry_after is not None:
+            await self.note_rate_limit_wait(failure.retry_after, "server 429")
+            if self._on_rate_limited is not None:
+                await self._on_rate_limited(failure.retry_after)
+        raise failure
+
+    def _attempt_error(self, error: BaseException, method: str, url: str) -> TransportError:
+        # The transport error an aiohttp/ssl failure (or an attempt's timeout) is raised as.
+        if isinstance(error, _NOT_SENT_ERRORS):
+            return _connection_error(error, method, url, sent=False)
+        if isinstance(error, TimeoutError):
+            return RequestTimeoutError(
+                f"no answer within {self.timeout}s", method=method, url=url, request_sent=True
+            )
+        return _connection_error(error, method, url, sent=True)
+
+    async def _attempt_starts(
+        self, hooks: Hooks, call: _CallState, method: str, url: str, attempt: int
+    ) -> None:
+        shown = public_url(url)
+        record = RequestRecord(
+            call_id=call.call_id,
+            method=method,
+            url=shown,
+            path=urlsplit(shown).path,
+            attempt=attempt,
+        )
+        await emit(hooks.on_request, record)
+
+    async def _attempt_ends(
+        self,
+        hooks: Hooks,
+        call: _CallState,
+        method: str,
+        url: str,
+        attempt: int,
+        status: int | None,
+        elapsed: float,
+        error: BaseException | None,
+    ) -> None:
+        shown = public_url(url)
+        record = ResponseRecord(
+            call_id=call.call_id,
+            method=method,
+            url=shown,
+            path=urlsplit(shown).path,
+            attempt=attempt,
+            status=status,
+            elapsed=elapsed,
+            error=None if error is None else type(error).__name__,
+        )
+        await emit(hooks.on_response, record)
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
         limit = self.max_response_bytes

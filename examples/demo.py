@@ -176,7 +176,7 @@ async def run_demo(output: Path, out: TextIO) -> DemoResult:
                         all_accessed_tasks=True,
                     )
                 ]
-                requests = pyrus.calendar_requests
+                requests = pyrus.stats.calendar_requests
                 say(f"paged the month: {len(month)} tasks, each once, in {requests} requests\n")
                 week_tasks = sorted(
                     [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -11,7 +13,7 @@ import aiohttp
 import msgspec
 from aiolimiter import AsyncLimiter
 
-from calendar_transport import LoginInfo, RetryPolicy, Secret, Transport
+from calendar_transport import ClientStats, Hooks, LoginInfo, RetryPolicy, Secret, Transport
 from calendar_transport.checks import (
     require_aware,
     require_bool,
@@ -20,7 +22,8 @@ from calendar_transport.checks import (
     require_range,
 )
 from calendar_transport.client_base import ClientBase
-from calendar_transport.rate_limit import RateLimit, SharedRateLimit
+from calendar_transport.hooks import WindowRecord, emit
+from calendar_transport.rate_limit import RateLimit, RateLimitStatus, SharedRateLimit
 from calendar_transport.token_store import StoreKey, TokenStore, store_key
 from calendar_transport.transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -69,6 +72,8 @@ class PyrusClient(ClientBase):
     keeps its token to itself.
     ``max_response_bytes``: a larger answer raises :class:`ResponseTooLargeError`.
     ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
+    ``hooks``: a :class:`~calendar_transport.Hooks` told of every request, response, retry,
+    login, rate-limit wait and paging window (see :attr:`stats` for the counts).
 
     Use it as ``async with PyrusClient(...) as pyrus:`` or call :meth:`aclose`.
     """
@@ -93,6 +98,7 @@ class PyrusClient(ClientBase):
         token_store: TokenStore | None = None,
         allow_insecure: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        hooks: Hooks | None = None,
     ) -> None:
         if login is not None and not isinstance(login, str):
             raise TypeError(f"login must be a str, not {type(login).__name__}")
@@ -129,7 +135,11 @@ class PyrusClient(ClientBase):
             self.auth.use_store(
                 token_store, store_key("pyrus", auth_url, login, person_id=person_id)
             )
-        before_attempt, on_rate_limited = _limiter(rate_limit, account)
+        before_attempt, on_rate_limited = _limiter(rate_limit, account, self._waited)
+        #: what this client has done: requests, attempts, retries, logins, waits, windows
+        self.stats = ClientStats()
+        # The headers of the last answer that carried X-RateLimit-*, and when it came.
+        self._rate_headers: tuple[Mapping[str, str], float] | None = None
         self.transport = Transport(
             base_url,
             session=session,
@@ -144,24 +154,50 @@ class PyrusClient(ClientBase):
             max_response_bytes=max_response_bytes,
             error_envelope=error_envelope,
             owner="PyrusClient",
+            hooks=hooks,
+            stats=self.stats,
+            on_headers=self._saw_headers,
         )
-        #: ``GET /calendar`` calls made (a retried call counts once; see :attr:`attempts`)
-        self.calendar_requests = 0
 
     def __repr__(self) -> str:
         return f"PyrusClient(base_url={self.transport.base_url!r}, login={self.auth.login_name!r})"
 
-    # ---- counters ------------------------------------------------------------------------
+    # ---- what the client has seen ----------------------------------------------------------
+
+    @property
+    def rate_limit_status(self) -> RateLimitStatus | None:
+        """Pyrus' own budget as its last answer with ``X-RateLimit-*`` headers told it
+        (``None`` before any such answer)."""
+        if self._rate_headers is None:
+            return None
+        headers, observed = self._rate_headers
+        return RateLimitStatus.from_headers(headers, datetime.fromtimestamp(observed, UTC))
+
+    def _saw_headers(self, headers: Mapping[str, str]) -> None:
+        # Kept raw and parsed only when read: every answer passes here.
+        if "X-RateLimit-Remaining" in headers or "X-RateLimit-Limit" in headers:
+            self._rate_headers = (headers, time.time())
+
+    async def _waited(self, seconds: float, reason: str) -> None:
+        await self.transport.note_rate_limit_wait(seconds, reason)
 
     @property
     def attempts(self) -> int:
-        """HTTP attempts sent, retries and logins included."""
-        return self.transport.attempts
+        """Deprecated: use ``stats.attempts``."""
+        _deprecated("attempts", "stats.attempts")
+        return self.stats.attempts
 
     @property
     def logins(self) -> int:
-        """Logins made by this client."""
-        return self.auth.logins
+        """Deprecated: use ``stats.logins``."""
+        _deprecated("logins", "stats.logins")
+        return self.stats.logins
+
+    @property
+    def calendar_requests(self) -> int:
+        """Deprecated: use ``stats.calendar_requests``."""
+        _deprecated("calendar_requests", "stats.calendar_requests")
+        return self.stats.calendar_requests
 
     async def login(self) -> LoginInfo:
         """Log in now and say who as (other calls log in on their own when they need to).
@@ -319,7 +355,9 @@ class PyrusClient(ClientBase):
         accessed = require_bool(all_accessed, "all_accessed_tasks")
 
         async def fetch(part: Window) -> Answer:
-            return await self._fetch_answer(part, item_count=count, all_accessed=accessed)
+            answer = await self._fetch_answer(part, item_count=count, all_accessed=accessed)
+            await self._window_answered(part, answer.skim.has_more)
+            return answer
 
         return CalendarWalk(
             fetch,
@@ -332,6 +370,20 @@ class PyrusClient(ClientBase):
             max_requests=_check_max_requests(max_requests),
         )
 
+    async def _window_answered(self, window: Window, cut: bool) -> None:
+        # The walk's call point: one per window answered.
+        self.stats.windows += 1
+        hooks = self.transport.hooks
+        if hooks is not None and hooks.on_window is not None:
+            record = WindowRecord(
+                start=window.start,
+                end=window.end,
+                mask=int(window.mask),
+                meetings=window.meetings,
+                cut=cut,
+            )
+            await emit(hooks.on_window, record)
+
     async def _get(self, window: Window, *, item_count: int, all_accessed: bool) -> bytes:
         params: Mapping[str, ParamValue] = {
             "start_date_utc": _format_utc(window.start),
@@ -341,7 +393,7 @@ class PyrusClient(ClientBase):
             "filter_mask": int(window.mask),
             "include_meetings": window.meetings,
         }
-        self.calendar_requests += 1
+        self.stats.calendar_requests += 1
         raw = await self.transport.request("GET", "calendar", params=params, response_type=bytes)
         logger.debug(
             "calendar %s..%s mask=%s -> %d bytes",
@@ -385,19 +437,46 @@ class _Meetings(msgspec.Struct):
     meetings: list[Meeting] = msgspec.field(default_factory=list)
 
 
+def _deprecated(name: str, instead: str) -> None:
+    warnings.warn(
+        f"PyrusClient.{name} is deprecated; use PyrusClient.{instead}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 def _limiter(
-    rate_limit: RateLimit | AsyncLimiter | SharedRateLimit | None, account: StoreKey
+    rate_limit: RateLimit | AsyncLimiter | SharedRateLimit | None,
+    account: StoreKey,
+    waited: Callable[[float, str], Awaitable[None]],
 ) -> tuple[Callable[[], Awaitable[object]] | None, Callable[[float], Awaitable[object]] | None]:
-    # (awaited before each attempt, awaited with the wait a 429 asked for)
+    # (awaited before each attempt, awaited with the wait a 429 asked for); ``waited`` is
+    # told of each wait for the budget.
     if rate_limit is None:
         return None, None
-    if isinstance(rate_limit, AsyncLimiter):
-        return rate_limit.acquire, None
     if isinstance(rate_limit, RateLimit):
-        return AsyncLimiter(rate_limit.requests, rate_limit.period).acquire, None
+        rate_limit = AsyncLimiter(rate_limit.requests, rate_limit.period)
+    if isinstance(rate_limit, AsyncLimiter):
+        local = rate_limit
+
+        async def acquire_local() -> None:
+            if local.has_capacity():
+                await local.acquire()  # no wait: acquire takes the room without yielding
+                return
+            started = time.perf_counter()
+            await local.acquire()
+            await waited(time.perf_counter() - started, "client budget")
+
+        return acquire_local, None
     if isinstance(rate_limit, SharedRateLimit):
         shared = rate_limit.limiter_for(account)
-        return shared.acquire, shared.pause
+
+        async def acquire_shared() -> None:
+            seconds = await shared.acquire()
+            if seconds:
+                await waited(seconds, "shared budget")
+
+        return acquire_shared, shared.pause
     raise TypeError(
         f"rate_limit must be a RateLimit, an aiolimiter.AsyncLimiter or a shared budget "
         f"(e.g. RedisRateLimit), not {type(rate_limit).__name__}"

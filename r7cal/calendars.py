@@ -38,13 +38,18 @@ class Calendars:
 
     async def create(
         self,
+        *,
         name: str | None = None,
         short_name: str | None = None,
         type: int = 1,
         status: int = 1,
         color: str | None = None,
     ) -> Calendar:
-        """Create a calendar (``POST /api/v1/Calendars/save``). ``name`` may be empty."""
+        """Create a calendar (``POST /api/v1/Calendars/save``); keyword arguments only.
+
+        ``name`` may be empty; ``type`` and ``status`` are R7's numbers (1 and 1 unless you
+        know better), passed on as they are.
+        """
         fields = {
             "Name": require_text(name, "name", max_length=MAX_TEXT),
             "ShortName": require_text(short_name, "short_name", max_length=MAX_TEXT),

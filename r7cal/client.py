@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from calendar_transport import RetryPolicy, Secret, Transport
+from calendar_transport import ClientStats, Hooks, RetryPolicy, Secret, Transport
 from calendar_transport.checks import require_credential
 from calendar_transport.client_base import ClientBase
 from calendar_transport.token_store import TokenStore, store_key
@@ -31,6 +31,8 @@ class R7Client(ClientBase):
     ``allow_insecure``: allow plain ``http://`` to a host that is not loopback.
     ``token_store``: share the token with other clients or processes of the same login
     (:class:`~calendar_transport.TokenStore`, e.g. ``RedisTokenStore``).
+    ``hooks``: a :class:`~calendar_transport.Hooks` told of every request, response, retry
+    and login (see :attr:`stats` for the counts).
 
     Use it as ``async with R7Client(...) as r7:`` or call :meth:`aclose`.
     """
@@ -52,6 +54,7 @@ class R7Client(ClientBase):
         allow_insecure: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         token_store: TokenStore | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         if token is None and login is None:
             raise ValueError("pass login= and password=, or token=")
@@ -67,6 +70,8 @@ class R7Client(ClientBase):
             login_path=login_path,
             refresh_skew=refresh_skew,
         )
+        #: what this client has done: requests, attempts, retries, logins
+        self.stats = ClientStats()
         self.transport = Transport(
             base_url,
             session=session,
@@ -79,6 +84,8 @@ class R7Client(ClientBase):
             error_envelope=error_envelope,
             body_filter=without_max_value_fractions,
             owner="R7Client",
+            hooks=hooks,
+            stats=self.stats,
         )
         if token_store is not None:
             if login is None:

@@ -27,7 +27,7 @@ async def test_token_revoked_in_the_middle_of_paging_recovers(server: FakePyrusS
         got = [task.id async for task in client.iter_calendar(DAY, NEXT_DAY, concurrency=4)]
     assert sorted(got) == list(range(1, 1001))
     # several requests in flight hit the revoked token; they share one new login
-    assert client.logins == 2
+    assert client.stats.logins == 2
     assert server.counters.logins == 2
 
 
@@ -49,10 +49,10 @@ async def test_given_token_is_used_then_replaced_by_login(server: FakePyrusServe
         assert token is not None
     async with client_for(server, token=token) as client:
         await client.calendar(DAY, NEXT_DAY)
-        assert client.logins == 0
+        assert client.stats.logins == 0
         server.revoke_tokens()
         await client.calendar(DAY, NEXT_DAY)
-        assert client.logins == 1
+        assert client.stats.logins == 1
 
 
 async def test_token_without_credentials_gives_up_on_401(server: FakePyrusServer) -> None:

@@ -107,7 +107,7 @@ async def test_thousand_shuffled_tasks_come_back_exactly_once(server: FakePyrusS
         assert task.due is not None
         assert task.due > latest - timedelta(hours=6)
         latest = max(latest, task.due)
-    assert client.calendar_requests < 60
+    assert client.stats.calendar_requests < 60
 
 
 async def test_same_result_with_one_request_at_a_time(server: FakePyrusServer) -> None:

@@ -42,7 +42,7 @@ async def test_retry_after_from_fault_injection_is_honoured(server: FakePyrusSer
     async with client_for(server, retry=policy) as client:
         page = await client.calendar(DAY, NEXT_DAY)
     assert page.has_more is False
-    assert client.calendar_requests == 1
+    assert client.stats.calendar_requests == 1
     assert len(server.requests_to("/v4/calendar")) == 2
 
 

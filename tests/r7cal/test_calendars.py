@@ -26,6 +26,13 @@ async def test_create_then_list_shows_the_new_calendar_next_to_the_main_one(
     assert listed[created.id].url is not None
 
 
+async def test_create_takes_keyword_arguments_only(server: FakeR7Server, alice: R7Client) -> None:
+    # No positional magic numbers: create("Team", "T", 1, 1) would have to say what 1 is.
+    with pytest.raises(TypeError, match="positional"):
+        await alice.calendars.create("Team", "T", 1, 1)  # type: ignore[misc]
+    assert not server.requests_to("/api/v1/Calendars/save")
+
+
 async def test_a_calendar_may_have_an_empty_name(alice: R7Client) -> None:
     created = await alice.calendars.create(name="")
     assert created.name == ""

@@ -53,9 +53,11 @@ async def run_fleet(
     rate: tuple[int, float] | None = None,
     concurrency: int = 2,
     during: Callable[[], Awaitable[None]] | None = None,
+    warm: bool = False,
 ) -> FleetResult:
     """``calls`` calendar calls in all, spread over ``workers`` processes started together;
-    ``during`` runs alongside (e.g. stops Redis for a while)."""
+    ``during`` runs alongside (e.g. stops Redis for a while); ``warm``: each worker makes one
+    call before the start, so all hold the token when ``during`` begins."""
     logins_before = server.counters.logins
     seen_before = len(server.requests_to("/v4/calendar"))
     served_before = server.counters.calendar_requests
@@ -73,6 +75,7 @@ async def run_fleet(
             "workers": workers,
             "calls": share,
             "concurrency": concurrency,
+            "warm": warm,
         }
         processes.append(
             await asyncio.create_subprocess_exec(

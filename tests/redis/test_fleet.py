@@ -86,6 +86,7 @@ async def test_redis_stopped_mid_run_fails_no_call(
         shared=True,
         rate=(1000, 1.0),
         during=outage,
+        warm=True,  # a worker that had no token yet when Redis went would log in on its own
     )
     assert result.errors == []
     assert result.ok == 600

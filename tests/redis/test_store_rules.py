@@ -165,7 +165,7 @@ async def test_two_clients_one_login_and_a_stale_401_does_not_log_in() -> None:
             # The second client's 401 carries the old token: the store has a newer one.
             await second.calendar(DAY, NEXT_DAY)
         assert server.counters.logins == 2
-        assert (first.logins, second.logins) == (2, 0)
+        assert (first.stats.logins, second.stats.logins) == (2, 0)
 
 
 async def test_the_stored_api_url_is_followed() -> None:

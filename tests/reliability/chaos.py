@@ -523,8 +523,8 @@ async def soak_r7(config: ChaosConfig) -> Report:
             report.elapsed = time.perf_counter() - started
             server.faults.clear()
             report.faults = _fault_counts(server.faults.injected)
-            report.http_requests = client.transport.attempts
-            report.logins = client.auth.logins
+            report.http_requests = client.stats.attempts
+            report.logins = client.stats.logins
             _r7_verdict(report, state, server)
     report.retries = counter.total
     return report
@@ -635,8 +635,8 @@ async def soak_pyrus(config: ChaosConfig) -> Report:
             report.elapsed = time.perf_counter() - started
             server.faults.clear()
             report.faults = _fault_counts(server.faults.injected)
-            report.http_requests = client.attempts
-            report.logins = client.logins
+            report.http_requests = client.stats.attempts
+            report.logins = client.stats.logins
     report.retries = counter.total
     return report
 

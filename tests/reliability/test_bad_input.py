@@ -280,6 +280,7 @@ PYRUS_GOOD = {"login": "u", "security_key": "k"}
             TypeError,
             "allow_insecure",
         ),
+        (("https://r7.example.ru",), {**GOOD, "hooks": print}, TypeError, "hooks"),
     ],
 )
 def test_r7_client_arguments(
@@ -308,6 +309,7 @@ def test_r7_client_arguments(
         ({**PYRUS_GOOD, "timeout": -1}, ValueError, "timeout"),
         ({**PYRUS_GOOD, "max_response_bytes": 1.5}, TypeError, "max_response_bytes"),
         ({**PYRUS_GOOD, "allow_insecure": 1}, TypeError, "allow_insecure"),
+        ({**PYRUS_GOOD, "hooks": {"on_request": print}}, TypeError, "hooks"),
     ],
 )
 def test_pyrus_client_arguments(kwargs: dict[str, Any], error: type[Exception], names: str) -> None:
@@ -327,7 +329,9 @@ def test_the_catalogue_covers_every_public_method() -> None:
     """
     assert _public(Calendars) == {"create", "list", "delete", "clear", "share"}
     assert _public(Events) == {"create", "list", "iterate", "delete"}
-    assert _public(PyrusClient) - {"CLOUD_RATE_LIMIT", "attempts", "logins", "token"} == {
+    # Properties (no arguments to get wrong), the last three deprecated counters.
+    properties = {"token", "stats", "rate_limit_status", "attempts", "logins", "calendar_requests"}
+    assert _public(PyrusClient) - {"CLOUD_RATE_LIMIT", *properties} == {
         "aclose",
         "calendar",
         "iter_calendar",

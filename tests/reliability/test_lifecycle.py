@@ -107,7 +107,7 @@ async def test_500_concurrent_pyrus_calls_through_a_revocation_log_in_once() -> 
         pages = await asyncio.gather(*(pyrus.calendar(DAY, NEXT_DAY) for _ in range(500)))
     assert all([task.id for task in page.tasks] == [1] for page in pages)
     assert server.counters.logins == 2
-    assert pyrus.logins == 2
+    assert pyrus.stats.logins == 2
 
 
 async def test_a_token_borrowed_from_another_login_and_revoked_again_is_replaced() -> None:
@@ -325,13 +325,13 @@ async def test_an_r7_walk_closed_between_windows_sends_nothing_more() -> None:
         )
         first = await anext(walk)
         await r7.aclose()
-        attempts, arrived = r7.transport.attempts, len(server.requests)
+        attempts, arrived = r7.stats.attempts, len(server.requests)
         with pytest.raises(ClientClosedError):
             await anext(walk)
         with pytest.raises(ClientClosedError):  # and a later call does not reopen either
             await r7.calendars.list()
     assert first.start_date == DAY + timedelta(hours=9)
-    assert r7.transport.attempts == attempts  # 0 requests after the close
+    assert r7.stats.attempts == attempts  # 0 requests after the close
     assert len(server.requests) == arrived
     assert r7.transport._session is None
 
@@ -351,13 +351,13 @@ async def test_a_pyrus_walk_closed_mid_way_sends_nothing_more(what: str) -> None
         )
         await anext(walk)
         await pyrus.aclose()
-        attempts = pyrus.attempts
+        attempts = pyrus.stats.attempts
         with pytest.raises(ClientClosedError):
             await _drain(walk, limit=600)
         with pytest.raises(ClientClosedError):
             await pyrus.calendar(DAY, NEXT_DAY)
         assert client_tasks() == []  # no look-ahead request is left running
-    assert pyrus.attempts == attempts  # 0 requests after the close
+    assert pyrus.stats.attempts == attempts  # 0 requests after the close
     assert len(server.requests) <= attempts  # (logins included in both)
     assert pyrus.transport._session is None
 

@@ -84,7 +84,7 @@ async def test_connection_refused_ends_in_transport_error_after_all_attempts() -
     async with Transport(f"http://127.0.0.1:{_closed_port()}", retry=policy) as transport:
         with pytest.raises(TransportError) as caught:
             await transport.request("POST", "/items", json={})  # safe: never sent
-    assert transport.attempts == 3
+    assert transport.stats.attempts == 3
     assert caught.value.request_sent is False
     assert "could not connect" in str(caught.value)
 
@@ -449,7 +449,7 @@ async def test_before_attempt_runs_for_every_attempt_logins_and_retries_included
     async with _client(server, before_attempt=count) as transport:
         await transport.request("GET", "/items")
     assert calls == 3  # the login, the 503, the retry
-    assert transport.attempts == 3
+    assert transport.stats.attempts == 3
 
 
 async def test_relative_paths_follow_a_base_url_moved_by_the_login(server: DemoServer) -> None:

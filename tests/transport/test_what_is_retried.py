@@ -97,7 +97,7 @@ async def test_an_untrusted_certificate_is_not_retried(
         with pytest.raises(TLSError, match=r"(?i)certificate") as caught:
             await transport.request(method, "/items", json=body)
     assert len(accepted) == 1  # one connection, no retry
-    assert transport.attempts == 1
+    assert transport.stats.attempts == 1
     assert caught.value.request_sent is False
 
 
@@ -114,7 +114,7 @@ async def test_a_host_name_the_certificate_does_not_cover_is_not_retried(
                 await transport.request("GET", "/items")
             await transport.aclose()
     assert len(accepted) <= 1  # localhost may go to ::1 first, where nothing listens
-    assert transport.attempts == 1
+    assert transport.stats.attempts == 1
 
 
 @asynccontextmanager
@@ -145,7 +145,7 @@ async def test_a_proxy_that_refuses_the_tunnel_is_not_retried() -> None:
             await transport.request("GET", "/items")  # a GET: retried if it could heal
         await transport.aclose()
     assert asked == [b"CONNECT r7.example.ru:443 HTTP/1.1"]  # asked once, not four times
-    assert transport.attempts == 1
+    assert transport.stats.attempts == 1
 
 
 async def test_a_proxy_that_cannot_be_reached_is_not_retried(unused_tcp_port: int) -> None:
@@ -155,7 +155,7 @@ async def test_a_proxy_that_cannot_be_reached_is_not_retried(unused_tcp_port: in
         with pytest.raises(ProxyError):
             await transport.request("GET", "/items")
         await transport.aclose()
-    assert transport.attempts == 1
+    assert transport.stats.attempts == 1
 
 
 async def test_a_refused_connection_is_still_retried(unused_tcp_port: int) -> None:
@@ -165,7 +165,7 @@ async def test_a_refused_connection_is_still_retried(unused_tcp_port: int) -> No
         await transport.request("POST", "/items", json={"name": "x"})
     await transport.aclose()
     assert not isinstance(caught.value, TLSError | ProxyError)
-    assert transport.attempts == FAST.attempts
+    assert transport.stats.attempts == FAST.attempts
 
 
 # ---- DELETE answered 404 ----------------------------------------------------------------------
