@@ -460,7 +460,9 @@ class CalendarWalk(Generic[T]):
         lookahead = max(2 * self._concurrency, 2)
         running: dict[asyncio.Task[Answer], _Node] = {}
         # Answers are settled in the order their requests were sent, whatever order they
-        # arrive in: every split then depends on the answers only, so a walk is repeatable.
+        # arrive in, so the splits (which learn from every answer so far) do not depend on
+        # which answer came first; a slot is freed on arrival, so a slow answer does not
+        # hold back the requests after it.
         sent: deque[_Node] = deque()
         seen_tasks: set[int] = set()
         seen_meetings: set[int] = set()
@@ -469,7 +471,7 @@ class CalendarWalk(Generic[T]):
                 # The look-ahead counts the windows not answered yet: which windows are
                 # sent next does not depend on how fast the entries are consumed.
                 for node in itertools.islice((n for n in nodes if not n.settled), lookahead):
-                    if len(sent) >= self._concurrency:
+                    if len(running) >= self._concurrency:
                         break
                     if not node.fetching:
                         if self._max_requests is not None and self.requests >= self._max_requests:
@@ -478,9 +480,9 @@ class CalendarWalk(Generic[T]):
                         self.requests += 1
                         sent.append(node)
                         running[asyncio.ensure_future(self._fetch(node.window))] = node
-                if sent and sent[0].arrived is not None:
+                if sent and (answer := sent[0].arrived) is not None:
                     node = sent.popleft()
-                    answer, node.arrived = node.arrived, None
+                    node.arrived = None
                     node.fetching = False
                     self._settle(node, answer, nodes)
                     continue

@@ -73,7 +73,7 @@ async def requests_made(arrival_seed: int) -> list[Window]:
     return server.sent
 
 
-@pytest.mark.parametrize("arrival_seed", [1, 2, 3])
+@pytest.mark.parametrize("arrival_seed", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
 async def test_the_same_answers_in_another_arrival_order_make_the_same_requests(
     arrival_seed: int,
 ) -> None:
