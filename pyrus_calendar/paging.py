@@ -41,6 +41,7 @@ import bisect
 import itertools
 import logging
 import math
+from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -363,6 +364,9 @@ class _Node:
     give_tasks: bool = False
     give_meetings: bool = False
     fetching: bool = False
+    #: the answer, once it arrived and until its turn to be settled
+    arrived: Answer | None = None
+    settled: bool = False
 
 
 _sequence = itertools.count()
@@ -455,37 +459,49 @@ class CalendarWalk(Generic[T]):
         nodes = [_node(first, _Scale(), 1.0, self._want_tasks)]
         lookahead = max(2 * self._concurrency, 2)
         running: dict[asyncio.Task[Answer], _Node] = {}
+        # Answers are settled in the order their requests were sent, whatever order they
+        # arrive in, so the splits (which learn from every answer so far) do not depend on
+        # which answer came first; a slot is freed on arrival, so a slow answer does not
+        # hold back the requests after it.
+        sent: deque[_Node] = deque()
         seen_tasks: set[int] = set()
         seen_meetings: set[int] = set()
         try:
             while nodes:
-                for node in nodes[:lookahead]:
+                # The look-ahead counts the windows not answered yet: which windows are
+                # sent next does not depend on how fast the entries are consumed.
+                for node in itertools.islice((n for n in nodes if not n.settled), lookahead):
                     if len(running) >= self._concurrency:
                         break
-                    if node.answer is None and not node.fetching:
+                    if not node.fetching:
                         if self._max_requests is not None and self.requests >= self._max_requests:
                             break
                         node.fetching = True
                         self.requests += 1
+                        sent.append(node)
                         running[asyncio.ensure_future(self._fetch(node.window))] = node
+                if sent and (answer := sent[0].arrived) is not None:
+                    node = sent.popleft()
+                    node.arrived = None
+                    node.fetching = False
+                    self._settle(node, answer, nodes)
+                    continue
                 head = nodes[0]
-                if head.answer is not None:
+                if head.settled:
                     del nodes[0]
                     for item in self._items(head, seen_tasks, seen_meetings):
                         yield item
                     continue
-                if not running:  # the budget is spent: nothing more will be fetched
-                    self.not_fetched = sum(1 for node in nodes if node.answer is None)
-                    nodes = [node for node in nodes if node.answer is not None]
+                if not sent:  # the budget is spent: nothing more will be fetched
+                    self.not_fetched = sum(1 for node in nodes if not node.settled)
+                    nodes = [node for node in nodes if node.settled]
                     for node in nodes:
                         for item in self._items(node, seen_tasks, seen_meetings):
                             yield item
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    node = running.pop(task)
-                    node.fetching = False
-                    self._settle(node, task.result(), nodes)
+                    running.pop(task).arrived = task.result()
         finally:
             for task in running:
                 task.cancel()
@@ -560,6 +576,7 @@ class CalendarWalk(Generic[T]):
         # caps them: only a full one may have been cut.
         meetings_cut = window.meetings and self._want_meetings and meetings_full
         node.answer = answer
+        node.settled = True
         node.give_tasks = node.tasks
         node.give_meetings = window.meetings and self._want_meetings
         if node.mass is not None and node.tasks:

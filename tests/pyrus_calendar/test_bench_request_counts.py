@@ -13,10 +13,12 @@ import pytest
 from benchmarks.request_counts import walk
 from pyrus_calendar.testing.fake import Order
 
-#: order -> (the most requests allowed now, as a ratio to the minimum; the issue's target).
-#: The look-ahead answers in whatever order the loop delivers them, which moves the count by
-#: a few percent between runs; the margin is for that.
-REACHED = {"shuffled": (2.3, 1.5), "due": (2.0, 1.2), "id": (2.2, None)}
+#: order -> (the requests reached, the issue's target as a ratio to the minimum). Answers
+#: are settled in the order they were sent and the fake draws its shuffles in that order,
+#: so the counts repeat; how many requests are in flight at a moment can still follow the
+#: arrival timing on a loaded machine, hence a margin of 3 %.
+REACHED = {"shuffled": (229, 1.5), "due": (190, 1.2), "id": (210, None)}
+MARGIN = 1.03
 
 
 @pytest.mark.parametrize("order", sorted(REACHED))
@@ -24,8 +26,8 @@ async def test_iter_calendar_requests_stay_near_the_minimum(order: Order) -> Non
     reached, target = REACHED[order]
     result = await walk(order)
     assert result.yielded == result.tasks == 10_000
-    assert result.ratio <= reached, (
+    assert result.requests <= reached * MARGIN, (
         f"{result.requests} requests against a {order}-ordered server:"
-        f" {result.ratio:.2f}x the minimum {result.minimum}, more than the {reached}x reached"
+        f" {result.ratio:.2f}x the minimum {result.minimum}, more than the {reached} reached"
         f" before (the target is {target}x)"
     )
