@@ -1,0 +1,32 @@
+"""The change feed both backends' ``watch()`` methods run on: change records, the state
+protocol with its memory and SQLite states, and the engine that polls a rolling window."""
+
+from .change import KINDS, Change, ChangeKind
+from .sqlite import SqliteWatchState
+from .state import (
+    Mark,
+    MemoryWatchState,
+    Record,
+    Snapshot,
+    SnapshotDelta,
+    StoredChange,
+    WatchConflictError,
+    WatchState,
+    WatchStateError,
+)
+
+__all__ = [
+    "KINDS",
+    "Change",
+    "ChangeKind",
+    "Mark",
+    "MemoryWatchState",
+    "Record",
+    "Snapshot",
+    "SnapshotDelta",
+    "SqliteWatchState",
+    "StoredChange",
+    "WatchConflictError",
+    "WatchState",
+    "WatchStateError",
+]
