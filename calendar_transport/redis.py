@@ -1,4 +1,5 @@
-"""Shared state on Redis for a fleet of workers: one token and one rate budget per account.
+"""Shared state on Redis for a fleet of workers: one token and one rate budget per account,
+and watches (their state and who runs them) shared by replicas.
 
 Needs the ``redis`` extra (``pip install 'r7-pyrus-calendar[redis]'``); the rest of the SDK
 never imports this module. Both classes take a ``redis.asyncio.Redis`` you own (and close).
@@ -32,8 +33,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .rate_limit import AccountLimiter, RateLimit
 from .token_store import MemoryTokenStore, StoreKey, TokenRecord
+from .watch.replicas import check_watch_name
 
-__all__ = ["RedisRateLimit", "RedisTokenStore"]
+__all__ = ["RedisRateLimit", "RedisTokenStore", "RedisWatchLeases"]
 
 logger = logging.getLogger(__name__)
 
@@ -424,6 +426,143 @@ class _AccountLimiter:
             fallback = self._owner.fallback
             self._local = AsyncLimiter(fallback.requests, fallback.period)
         await self._local.acquire()
+
+
+# ---- watches: leases --------------------------------------------------------------------
+
+# A lease is a key holding its holder's random token, expiring ``ttl`` ms after it was taken or
+# renewed. Taking one that this replica already holds renews it. KEYS: the lease. ARGV: the
+# token, the ttl in ms.
+_LEASE_ACQUIRE: Final = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_LEASE_RENEW: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+_LEASE_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+# The live replicas: a sorted set of replica ids scored by when their heartbeat lapses, on
+# Redis' clock (the replicas' clocks may disagree). KEYS: the set. ARGV: the id, the ttl ms.
+_HEARTBEAT: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+def _watch_key(prefix: str, name: str, kind: str) -> str:
+    # One hash tag per watch: its state and its lease live on one cluster slot, so a commit
+    # can check the lease in the same script.
+    return f"{prefix}:{{watch:{name}}}:{kind}"
+
+
+class RedisWatchLeases:
+    """A :class:`~calendar_transport.watch.replicas.WatchLease` on Redis: which replica runs
+    which watch, for a :class:`~calendar_transport.watch.replicas.WatchRunner`.
+
+    One object per replica (its id is random). A claim lapses ``ttl`` seconds after it was
+    taken or last renewed: a replica that dies loses its watches within that time. ``group``
+    names the replicas that share the watches (two services on one Redis use two groups).
+    Give the same object to ``RedisWatchState(..., lease=)``: a commit is then refused once
+    this replica's claim on the watch has lapsed, so a replica that lost a watch never
+    advances it. Unlike the token store there is no local fallback: without Redis nobody can
+    say who holds a watch, so a renewal fails and the watch stops until Redis is back.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        group: str = "watchers",
+        ttl: float = 30.0,
+    ) -> None:
+        if not isinstance(redis, aioredis.Redis):
+            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        _check_prefix(prefix)
+        check_watch_name(group)
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl >= 0.01:
+            raise ValueError(f"ttl must be a number of seconds >= 0.01, got {ttl!r}")
+        self.redis = redis
+        self.prefix = prefix
+        self.group = group
+        self.ttl = float(ttl)
+        self.replica = secrets.token_hex(8)  # this replica's token on its leases
+        self._ttl_ms = max(round(self.ttl * 1000), 10)
+        self._acquire = redis.register_script(_LEASE_ACQUIRE)
+        self._renew = redis.register_script(_LEASE_RENEW)
+        self._release = redis.register_script(_LEASE_RELEASE)
+        self._heartbeat = redis.register_script(_HEARTBEAT)
+
+    def __repr__(self) -> str:
+        return f"RedisWatchLeases(prefix={self.prefix!r}, group={self.group!r}, ttl={self.ttl:g})"
+
+    def lease_key(self, name: str) -> str:
+        """The key holding the lease on the watch ``name``."""
+        return _watch_key(self.prefix, check_watch_name(name), "lease")
+
+    async def acquire(self, name: str) -> bool:
+        """Take the watch ``name`` unless another replica holds it."""
+        return await self._call(self._acquire, name)
+
+    async def renew(self, name: str) -> bool:
+        """Extend this replica's claim; ``False`` (and logged) when Redis cannot be reached."""
+        return await self._call(self._renew, name)
+
+    async def release(self, name: str) -> None:
+        """Give up the watch ``name`` if this replica still holds it."""
+        await self._call(self._release, name)
+
+    async def holds(self, name: str) -> bool:
+        """Whether this replica holds the watch ``name`` now."""
+        try:
+            holder = await self.redis.get(self.lease_key(name))
+        except _UNAVAILABLE:
+            return False
+        if isinstance(holder, bytes):
+            holder = holder.decode()
+        return holder == self.replica
+
+    async def heartbeat(self) -> int:
+        """Say this replica is alive for ``ttl`` seconds; how many replicas of the group are."""
+        key = f"{self.prefix}:{{watch-replicas:{self.group}}}:alive"
+        try:
+            return int(await self._heartbeat(keys=[key], args=[self.replica, self._ttl_ms]))
+        except _UNAVAILABLE as error:
+            logger.warning(
+                "Redis unavailable (%s): watch leases cannot be kept", type(error).__name__
+            )
+            return 1
+
+    async def _call(self, script: Any, name: str) -> bool:
+        try:
+            done = await script(keys=[self.lease_key(name)], args=[self.replica, self._ttl_ms])
+        except _UNAVAILABLE as error:
+            logger.warning("Redis unavailable (%s): watch %s not held", type(error).__name__, name)
+            return False
+        return bool(done)
 
 
 def _check_prefix(prefix: object) -> None:
