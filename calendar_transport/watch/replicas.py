@@ -166,24 +166,29 @@ class WatchRunner:
     async def _run_one(self, name: str) -> None:
         changes = self._start(name)
         try:
-            while not self._stopping.is_set():
-                change = await _next_or_stop(changes, self._stopping)
-                if change is _STOPPED:
-                    return
-                # Handled to the end even when a stop comes meanwhile: the engine commits it
-                # when the loop is left normally (the aclose below), so it is not repeated.
-                await self._handle(name, change)
-                self.handled += 1
+            async with contextlib.AsyncExitStack() as stack:
+                if isinstance(changes, contextlib.AbstractAsyncContextManager):
+                    # A watch's own exit: the change last taken is committed when the loop
+                    # is left normally, and left to be delivered again when it raised.
+                    await stack.enter_async_context(changes)
+                else:
+                    aclose = getattr(changes, "aclose", None)
+                    if aclose is not None:
+                        stack.push_async_callback(aclose)
+                while not self._stopping.is_set():
+                    change = await _next_or_stop(changes, self._stopping)
+                    if change is _STOPPED:
+                        return
+                    # Handled to the end even when a stop comes meanwhile, and committed as
+                    # the loop is left: a clean stop repeats nothing.
+                    await self._handle(name, change)
+                    self.handled += 1
         except StopAsyncIteration:
             return
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("watch %s stopped: another round takes it up again", name)
-        finally:
-            aclose = getattr(changes, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     async def _forget(self, name: str, *, release: bool = True) -> None:
         task = self._tasks.pop(name)
