@@ -2,6 +2,7 @@
 protocol with its memory and SQLite states, and the engine that polls a rolling window."""
 
 from .change import KINDS, Change, ChangeKind
+from .engine import Observed, Watch, WatchSource
 from .sqlite import SqliteWatchState
 from .state import (
     Mark,
@@ -21,12 +22,15 @@ __all__ = [
     "ChangeKind",
     "Mark",
     "MemoryWatchState",
+    "Observed",
     "Record",
     "Snapshot",
     "SnapshotDelta",
     "SqliteWatchState",
     "StoredChange",
+    "Watch",
     "WatchConflictError",
+    "WatchSource",
     "WatchState",
     "WatchStateError",
 ]
