@@ -257,28 +257,32 @@ class Watch(Generic[T]):
     async def __anext__(self) -> Change[T]:
         if self._closed:
             raise StopAsyncIteration
+        await self._load()
+        await self._guarded(self._ack())
+        while not self._pending:  # one round per poll; ends when a poll finds a change
+            await self._wait()  # interrupted here, nothing is half done
+            await self._guarded(self._poll())
+        stored = self._pending.popleft()
+        self._in_flight = stored
+        return self._change(stored)
+
+    async def _guarded(self, step: Awaitable[None]) -> None:
         try:
-            await self._load()
-            await self._ack()
-            while not self._pending:  # one round per poll; ends when a poll finds a change
-                await self._wait()
-                await self._poll()
+            await step
         except BaseException:
             # Cancelled or failed half-way (a commit may or may not have landed): the next
             # call starts again from what the state holds.
             self._loaded = False
             raise
-        stored = self._pending.popleft()
-        self._in_flight = stored
-        return self._change(stored)
 
     async def aclose(self) -> None:
         """Commit the change handed out last and close the state (if the watch made it)."""
         if self._closed:
             return
         try:
-            if self._loaded:
-                await self._ack()
+            # Also after a cancelled __anext__ (a stop while it was acking): the change was
+            # handled, and a repeated ack is harmless.
+            await self._ack()
         finally:
             await self._shut()
 
@@ -319,9 +323,10 @@ class Watch(Generic[T]):
         self._loaded = True
 
     async def _ack(self) -> None:
-        stored, self._in_flight = self._in_flight, None
+        stored = self._in_flight
         if stored is not None:
             await self._state.ack(self.name, stored.seq)
+            self._in_flight = None  # only once stored: a cancelled ack is made again on exit
 
     async def _wait(self) -> None:
         if self._last_poll is None:
