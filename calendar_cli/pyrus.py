@@ -9,6 +9,7 @@ embedded fake server.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import TextIO, TypeVar
 
 from calendar_transport import RetryPolicy
+from calendar_transport.watch import SqliteWatchState
 from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter
@@ -44,6 +46,7 @@ from .common import (
     write_json_lines,
     write_output,
 )
+from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
@@ -63,11 +66,18 @@ def main(
 
 
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run parsed arguments: connect (or start the demo server), then list."""
-    if args.to <= args.start:
+    """Run parsed arguments: connect (or start the demo server), then list or watch."""
+    watching = args.command == "watch"
+    if watching and output_mode(args) == "ics":
+        raise ValueError("--ics works with 'tasks' and 'meetings' only")
+    if not watching and args.to <= args.start:
         raise ValueError("--to must be after --from")
     check_output(args)
     async with contextlib.AsyncExitStack() as stack:
+        # The state file is checked before anything is sent (and before the demo starts).
+        state = await open_state(args.state) if watching else None
+        if state is not None:
+            stack.push_async_callback(state.close)
         options: dict[str, str | None] = {}
         if args.demo:
             server = await stack.enter_async_context(demo_server())
@@ -91,6 +101,8 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allow_insecure=args.allow_insecure,
         )
         await stack.enter_async_context(pyrus)
+        if watching:
+            return await _watch(pyrus, state, args, out, err)
         if args.command == "meetings":
             return await _list(
                 pyrus.iter_meetings(
@@ -118,6 +130,35 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out,
             err,
         )
+
+
+async def _watch(
+    pyrus: PyrusClient,
+    state: SqliteWatchState | None,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    limit = PollLimit(args.polls, asyncio.Event())
+    changes = pyrus.watch(
+        filters=args.filter,
+        lookback=args.lookback,
+        horizon=args.horizon,
+        interval=args.interval,
+        state=state,
+        include_meetings=args.meetings,
+        all_accessed_tasks=args.all_accessed,
+        sleep=limit,
+    )
+    return await run_watch(
+        changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
+    )
+
+
+def _describe(item: Task | Meeting) -> str:
+    if isinstance(item, Meeting):
+        return f"meeting {item.id}  {format_when(item.start_time)}  {item.type or ''}".rstrip()
+    return f"task {item.id}  {format_when(_task_when(item))}  {_title(item)}"
 
 
 def _credentials(args: argparse.Namespace) -> dict[str, str | None]:
@@ -294,19 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
         )
         command.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
-        command.add_argument(
-            "--filter",
-            type=_filters,
-            default=CalendarFilter.DEFAULT,
-            metavar="NAMES",
-            help="comma-separated: due, due_date, due_for_current_step, reminded, default "
-            "(due,due_date,due_for_current_step), all",
-        )
-        command.add_argument(
-            "--all-accessed",
-            action="store_true",
-            help="every task you can see, not only those you take part in",
-        )
+        _add_selection(command)
         command.add_argument(
             "--page-size",
             "--item-count",
@@ -317,4 +346,33 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"tasks per request (the API's item_count), 1..{MAX_ITEM_COUNT} "
             f"(default {MAX_ITEM_COUNT})",
         )
+    about = (
+        "poll a rolling window and write one line per change (added, changed, removed): "
+        "JSON lines when piped or with --json, a readable line on a terminal"
+    )
+    watch = commands.add_parser(
+        "watch", help="changes of tasks (and meetings) as they happen", description=about
+    )
+    _add_options(watch, nested=True)
+    _add_selection(watch)
+    watch.add_argument(
+        "--meetings", action="store_true", help="watch meetings too (keys meeting:<id>)"
+    )
+    add_watch_options(watch)
     return parser
+
+
+def _add_selection(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--filter",
+        type=_filters,
+        default=CalendarFilter.DEFAULT,
+        metavar="NAMES",
+        help="comma-separated: due, due_date, due_for_current_step, reminded, default "
+        "(due,due_date,due_for_current_step), all",
+    )
+    command.add_argument(
+        "--all-accessed",
+        action="store_true",
+        help="every task you can see, not only those you take part in",
+    )

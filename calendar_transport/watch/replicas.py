@@ -20,9 +20,9 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["WatchLease", "WatchRunner"]
+__all__ = ["WatchLease", "WatchRunner", "check_watch_name", "next_change"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ ChangeHandler = Callable[[str, Any], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 _MAX_NAME = 200
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -176,8 +178,8 @@ class WatchRunner:
                     if aclose is not None:
                         stack.push_async_callback(aclose)
                 while not self._stopping.is_set():
-                    change = await _next_or_stop(changes, self._stopping)
-                    if change is _STOPPED:
+                    change = await next_change(changes, self._stopping)
+                    if change is None:
                         return
                     # Handled to the end even when a stop comes meanwhile, and committed as
                     # the loop is left: a clean stop repeats nothing.
@@ -210,22 +212,25 @@ class WatchRunner:
         self._tasks.clear()
 
 
-_STOPPED: Any = object()
+async def next_change(changes: AsyncIterator[T], stopping: asyncio.Event) -> T | None:
+    """The next change, or ``None`` once ``stopping`` is set first (the wait is cancelled).
 
-
-async def _next_or_stop(changes: AsyncIterator[Any], stopping: asyncio.Event) -> Any:
-    # Waiting for the next poll is where a stop may cut in: nothing is in the consumer's
-    # hands then, and the previous change was committed when it was asked for.
+    Waiting for the next poll is where a stop may cut in: nothing is in the consumer's
+    hands then, and the change before was committed when this one was asked for.
+    ``StopAsyncIteration`` passes through when the watch ends.
+    """
+    if stopping.is_set():  # asked to stop while the last one was handled: ask for no more
+        return None
     step = asyncio.ensure_future(anext(changes))
     waiter = asyncio.ensure_future(stopping.wait())
     try:
         await asyncio.wait({step, waiter}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         waiter.cancel()
-        if not step.done():  # stopped, or this task cancelled: the generator must be idle
+        if not step.done():  # stopped, or this task cancelled: the watch must be idle after
             step.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                 await step
     if step.cancelled():
-        return _STOPPED
-    return step.result()  # StopAsyncIteration ends the watch
+        return None
+    return step.result()
