@@ -33,6 +33,8 @@ def _times(event: Any) -> _Times:
     start = event["DTSTART"].dt
     end = event["DTEND"].dt if "DTEND" in event else None
     all_day = not isinstance(start, datetime)
+    if end is None and not all_day:
+        end = start  # RFC 5545: a timed VEVENT without DTEND lasts no time
     return str(event.get("SUMMARY", "")), start, end, all_day
 
 

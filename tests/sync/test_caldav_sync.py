@@ -84,3 +84,23 @@ async def test_an_empty_source_deletes_nothing_without_force_delete(radicale: Ra
             report = await sync.run()
     assert report.deleted == 2
     assert radicale.events() == {}
+
+
+async def test_write_counts_first_run_rerun_and_ten_edits(radicale: Radicale) -> None:
+    radicale.make_calendar()
+    state = MemorySyncState()
+    async with FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        for task_id in range(1, 41):
+            fake.add_task(task(task_id, task_id * HOUR / 4))
+        target = _target(radicale)
+        async with pyrus_sync(pyrus, target, state) as sync:
+            await sync.run()
+            assert target.writes == 40
+            await sync.run()
+            assert target.writes == 40  # no change: no write
+            for task_id in range(1, 11):
+                fake.add_task(task(task_id, task_id * HOUR / 4, text="edited", modified=9))
+            report = await sync.run()
+    assert target.writes == 50  # exactly the ten edits
+    assert report.updated == 10
+    assert len(radicale.events()) == 40
