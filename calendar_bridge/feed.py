@@ -176,6 +176,8 @@ class FeedServer:
         self._runner: web.AppRunner | None = None
         self._stale: str | None = None
         self._closed = False
+        self._left_out: set[str] = set()
+        self._left_out_told = 0
         #: requests answered with the calendar (200)
         self.served = 0
         #: conditional requests answered with 304 Not Modified
@@ -220,8 +222,6 @@ class FeedServer:
         calendar it kept, listen, and start following the watch."""
         if self._runner is not None or self._closed:
             raise RuntimeError("a FeedServer starts once")
-        await self._state.open()
-        await self._load_book()
         app = web.Application()
         app.router.add_get("/{token}/" + FEED_PATH, self._handle)
         # No access log: every line would carry the token in its path.
@@ -234,6 +234,9 @@ class FeedServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        # The state after the port: a port in use leaves the state as it was.
+        await self._state.open()
+        await self._load_book()
         address = runner.addresses[0]
         self.port = int(address[1])
         if not _is_loopback(self.host):
@@ -360,11 +363,13 @@ class FeedServer:
                 stamp=_stamp(change.item, change.seen_at),
             )
         except (ValueError, OverflowError) as error:
-            logger.warning("feed: %s is left out: %s", key, error)
+            logger.debug("feed: %s is left out: %s", key, error)
+            self._left_out.add(key)
             if entry is not None:
                 await self._commit_book({}, [key])
                 del self._entries[key]
             return
+        self._left_out.discard(key)
         new = _Entry(str(event["uid"]), sequence, change.key, bytes(event.to_ical()))
         await self._commit_book({key: new.record()}, ())
         self._entries[key] = new
@@ -422,6 +427,12 @@ class FeedServer:
         gone = [key for key in self._entries if key not in snapshot.marks]
         for key in gone:
             del self._entries[key]
+        if len(self._left_out) > self._left_out_told:
+            logger.warning(
+                "feed: %d item(s) have no date a VEVENT needs and are left out",
+                len(self._left_out),
+            )
+        self._left_out_told = len(self._left_out)
         body = self._render()
         etag = _etag(body)
         last = self._published

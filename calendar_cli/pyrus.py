@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from calendar_transport import RetryPolicy
-from calendar_transport.watch import SqliteWatchState
+from calendar_transport.watch import SqliteWatchState, Watch
 from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter
@@ -46,6 +47,7 @@ from .common import (
     write_json_lines,
     write_output,
 )
+from .feeding import add_feed_options, run_feed
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -67,7 +69,9 @@ def main(
 
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run parsed arguments: connect (or start the demo server), then list or watch."""
-    watching = args.command == "watch"
+    watching = args.command in ("watch", "feed")
+    if args.command == "feed" and not args.state:
+        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
     if watching and output_mode(args) == "ics":
         raise ValueError("--ics works with 'tasks' and 'meetings' only")
     if not watching and args.to <= args.start:
@@ -101,6 +105,14 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allow_insecure=args.allow_insecure,
         )
         await stack.enter_async_context(pyrus)
+        if args.command == "feed":
+            return await run_feed(
+                functools.partial(_feed_watch, pyrus, state, args),
+                args,
+                out=out,
+                err=err,
+                program=PROGRAM,
+            )
         if watching:
             return await _watch(pyrus, state, args, out, err)
         if args.command == "meetings":
@@ -152,6 +164,21 @@ async def _watch(
     )
     return await run_watch(
         changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
+    )
+
+
+def _feed_watch(
+    pyrus: PyrusClient, state: SqliteWatchState | None, args: argparse.Namespace, **hooks: Any
+) -> Watch[Task | Meeting]:
+    return pyrus.watch(
+        filters=args.filter,
+        lookback=args.lookback,
+        horizon=args.horizon,
+        interval=args.interval,
+        state=state,
+        include_meetings=args.meetings,
+        all_accessed_tasks=args.all_accessed,
+        **hooks,
     )
 
 
@@ -359,6 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--meetings", action="store_true", help="watch meetings too (keys meeting:<id>)"
     )
     add_watch_options(watch)
+    feed = commands.add_parser(
+        "feed",
+        help="serve the window as a live iCalendar feed for calendar apps",
+        description="serve the rolling window of tasks (and meetings) as text/calendar at a "
+        "secret URL, polling the API once per --interval however many apps subscribe",
+    )
+    _add_options(feed, nested=True)
+    _add_selection(feed)
+    feed.add_argument("--meetings", action="store_true", help="meetings too")
+    add_feed_options(feed)
     return parser
 
 

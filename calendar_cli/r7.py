@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -41,6 +42,7 @@ from .common import (
     write_json_lines,
     write_output,
 )
+from .feeding import add_feed_options, run_feed
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -263,6 +265,29 @@ async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err
             await state.close()
 
 
+async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not args.state:
+        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    check_watch(args.lookback, args.horizon, args.interval)
+    state = await open_state(args.state)
+    try:
+        ids = args.calendars or [c.id for c in await r7.calendars.list()]
+        if not ids:
+            raise ValueError("no calendars to publish: you see none (pass --calendar)")
+        make = functools.partial(
+            r7.events.watch,
+            ids,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            interval=args.interval,
+            state=state,
+        )
+        return await run_feed(make, args, out=out, err=err, program=PROGRAM)
+    finally:
+        if state is not None:
+            await state.close()
+
+
 def _describe(event: Event) -> str:
     when = _when(event, event.start_date)
     return f"event {event.id}  {when}  {event.name or ''}  (calendar {event.calendar_id or '?'})"
@@ -413,6 +438,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a calendar id (repeatable; default: every calendar you see when it starts)",
     )
     add_watch_options(watching)
+    feed = _leaf(
+        groups,
+        "feed",
+        "serve a rolling window of events as a live iCalendar feed at a secret URL",
+        _feed,
+    )
+    feed.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=id_argument,
+        action="append",
+        metavar="ID",
+        help="a calendar id (repeatable; default: every calendar you see when it starts)",
+    )
+    add_feed_options(feed)
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)
