@@ -48,6 +48,7 @@ from .common import (
     write_output,
 )
 from .feeding import add_feed_options, run_feed
+from .syncing import add_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -69,7 +70,7 @@ def main(
 
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run parsed arguments: connect (or start the demo server), then list or watch."""
-    watching = args.command in ("watch", "feed")
+    watching = args.command in ("watch", "feed", "sync")
     if args.command == "feed" and not args.state:
         raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
     if watching and output_mode(args) == "ics":
@@ -105,6 +106,8 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allow_insecure=args.allow_insecure,
         )
         await stack.enter_async_context(pyrus)
+        if args.command == "sync":
+            return await _sync(pyrus, state, args, out, err, stack)
         if args.command == "feed":
             return await run_feed(
                 functools.partial(_feed_watch, pyrus, state, args),
@@ -179,6 +182,71 @@ def _feed_watch(
         include_meetings=args.meetings,
         all_accessed_tasks=args.all_accessed,
         **hooks,
+    )
+
+
+async def _sync(
+    pyrus: PyrusClient,
+    state: SqliteWatchState | None,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stack: contextlib.AsyncExitStack,
+) -> int:
+    """``sync caldav URL`` / ``sync r7 --calendar ID``: the window mirrored there."""
+    from calendar_bridge.sync import R7Target, SqliteSyncState, Sync
+
+    from urllib.parse import urlsplit
+
+    from r7cal import R7Client
+
+    from .syncing import caldav_target, run_sync
+
+    if args.target == "caldav":
+        target = caldav_target(args.calendar_url, args)
+    else:
+        base_url = env_default("R7_BASE_URL")
+        if not base_url:
+            raise ValueError("sync r7 needs R7_BASE_URL, R7_LOGIN and R7_PASSWORD (or R7_TOKEN)")
+        r7 = R7Client(
+            base_url,
+            login=env_default("R7_LOGIN"),
+            password=env_default("R7_PASSWORD"),
+            token=env_default("R7_TOKEN"),
+        )
+        await stack.enter_async_context(r7)
+        target = R7Target(r7, args.calendar)
+    mask, meetings = args.filter, args.meetings
+    sync = Sync(
+        lambda start, end: (
+            pyrus.walk(start, end, filters=mask)
+            if meetings
+            else pyrus.iter_calendar(start, end, filters=mask)
+        ),
+        target,
+        # The account and the selection name the source (not the port: the demo's changes).
+        source=f"pyrus:{urlsplit(pyrus.transport.base_url).hostname}/{pyrus.auth.login_name}"
+        f"/mask={int(mask)}/meetings={int(meetings)}",
+        state=SqliteSyncState(args.state),
+        lookback=args.lookback,
+        horizon=args.horizon,
+        force=args.force,
+        force_delete=args.force_delete,
+    )
+    return await run_sync(
+        sync,
+        args,
+        out,
+        err,
+        program=PROGRAM,
+        watch=lambda: pyrus.watch(
+            filters=mask,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            interval=args.interval,
+            state=state,
+            include_meetings=meetings,
+        ),
     )
 
 
@@ -396,6 +464,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(feed)
     feed.add_argument("--meetings", action="store_true", help="meetings too")
     add_feed_options(feed)
+    sync = commands.add_parser(
+        "sync",
+        help="mirror the window into a CalDAV or R7 calendar",
+        description="mirror the rolling window into a calendar: creates, updates and deletes "
+        "only the items it wrote (CalDAV credentials from CALDAV_USERNAME / CALDAV_PASSWORD)",
+    )
+    targets = sync.add_subparsers(dest="target", required=True)
+    into_caldav = targets.add_parser("caldav", help="a CalDAV calendar collection")
+    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
+    into_r7 = targets.add_parser("r7", help="an R7 calendar (R7_BASE_URL, R7_LOGIN, ...)")
+    into_r7.add_argument("--calendar", type=id_argument, required=True, metavar="ID")
+    for into in (into_caldav, into_r7):
+        _add_options(into, nested=True)
+        _add_selection(into)
+        into.add_argument("--meetings", action="store_true", help="meetings too")
+        add_sync_options(into)
     return parser
 
 
