@@ -194,10 +194,9 @@ async def _sync(
     stack: contextlib.AsyncExitStack,
 ) -> int:
     """``sync caldav URL`` / ``sync r7 --calendar ID``: the window mirrored there."""
-    from calendar_bridge.sync import R7Target, SqliteSyncState, Sync
-
     from urllib.parse import urlsplit
 
+    from calendar_bridge.sync import R7Target, SqliteSyncState, Sync
     from r7cal import R7Client
 
     from .syncing import caldav_target, run_sync

@@ -36,6 +36,7 @@ CONFINED: dict[str, tuple[str, ...]] = {
     "redis": ("calendar_transport/redis.py",),
     "opentelemetry": ("calendar_transport/otel.py",),
     "icalendar": ("calendar_bridge/",),
+    "caldav": ("calendar_bridge/sync/caldav.py",),
 }
 
 
