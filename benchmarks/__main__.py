@@ -16,7 +16,14 @@ import time
 
 from .report import Row, environment, print_table
 
-COMPARISONS = ("small_gets", "decode_page", "request_counts", "iter_calendar", "memory")
+COMPARISONS = (
+    "small_gets",
+    "decode_page",
+    "request_counts",
+    "iter_calendar",
+    "memory",
+    "watch",
+)
 _MARK = "BENCHMARK-ROWS "
 
 
