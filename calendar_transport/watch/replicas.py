@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -26,8 +27,9 @@ __all__ = ["WatchLease", "WatchRunner", "check_watch_name", "next_change"]
 
 logger = logging.getLogger(__name__)
 
-#: starts the watch of a name: ``lambda name: pyrus.watch(state=...)``
-WatchStarter = Callable[[str], AsyncIterator[Any]]
+#: starts the watch of a name: ``lambda name: pyrus.watch(state=...)``, or a coroutine
+#: function returning one (to look something up first, such as the calendars to watch)
+WatchStarter = Callable[[str], AsyncIterator[Any] | Awaitable[AsyncIterator[Any]]]
 #: what a replica does with each change of the watch ``name``
 ChangeHandler = Callable[[str, Any], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -71,7 +73,8 @@ class WatchRunner:
     """Runs the named watches this replica holds a lease on, each change to ``handle``.
 
     ``names``: every watch the fleet runs (the same list on each replica); ``start(name)``
-    opens one (an async iterator of changes, e.g. ``client.watch(state=...)``). Without a
+    opens one (an async iterator of changes, e.g. ``client.watch(state=...)``, or an
+    awaitable of one). Without a
     ``lease`` this replica runs them all. Every ``renew_every`` seconds (default a third of
     the lease time) it renews what it holds, stops what it lost, and takes unheld watches up
     to its fair share (the watches divided by the live replicas, rounded up).
@@ -172,7 +175,12 @@ class WatchRunner:
         self._tasks[name] = asyncio.create_task(self._run_one(name, stop), name=f"watch {name}")
 
     async def _run_one(self, name: str, stop: asyncio.Event) -> None:
-        changes = self._start(name)
+        try:
+            started = self._start(name)
+            changes = await started if inspect.isawaitable(started) else started
+        except Exception:
+            logger.exception("watch %s could not start: another round tries again", name)
+            return
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if isinstance(changes, contextlib.AbstractAsyncContextManager):
