@@ -13,7 +13,6 @@ import pytest
 from benchmarks.request_counts import walk
 from pyrus_calendar.testing.fake import Order
 
-
 #: order -> (the most requests allowed now, as a ratio to the minimum; the issue's target).
 #: The look-ahead answers in whatever order the loop delivers them, which moves the count by
 #: a few percent between runs; the margin is for that.
