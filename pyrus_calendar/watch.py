@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PyrusWatchSource"]
 
+_encoder = msgspec.json.Encoder()
 _task_decoder = msgspec.json.Decoder(Task)
 _meeting_decoder = msgspec.json.Decoder(Meeting)
 
@@ -51,13 +52,12 @@ class PyrusWatchSource:
 
     def observe(self, item: Task | Meeting) -> Observed:
         """Key, fingerprint, place in time and JSON of a task or meeting."""
-        data = msgspec.json.encode(item)
+        data = _encoder.encode(item)
         if isinstance(item, Meeting):
             return Observed(f"meeting:{item.id}", content_hash(data), item.start_time, data)
-        modified = item.last_modified_date.isoformat() if item.last_modified_date else "-"
-        return Observed(
-            f"task:{item.id}", f"{modified}/{content_hash(data)}", self._until(item), data
-        )
+        # Every task of the window passes here on every poll: kept to one encoding and a hash.
+        fingerprint = f"{item.last_modified_date}/{content_hash(data)}"
+        return Observed(f"task:{item.id}", fingerprint, self._until(item), data)
 
     def decode(self, key: str, data: bytes) -> Task | Meeting:
         """A task or meeting back from its stored JSON."""

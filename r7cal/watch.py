@@ -20,6 +20,7 @@ from .models import Event
 
 __all__ = ["R7WatchSource"]
 
+_encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
 
 # What users see of an event: a change elsewhere (a server's bookkeeping) is no change.
@@ -58,10 +59,9 @@ class R7WatchSource:
 
     def observe(self, item: Event) -> Observed:
         """Key, fingerprint, place in time and JSON of an event."""
-        data = msgspec.json.encode(item)
-        seen = msgspec.json.encode([getattr(item, name) for name in _SEEN_FIELDS])
-        modified = item.last_modification_date
-        fingerprint = f"{modified.isoformat() if modified else '-'}/{content_hash(seen)}"
+        data = _encoder.encode(item)
+        seen = _encoder.encode([getattr(item, name) for name in _SEEN_FIELDS])
+        fingerprint = f"{item.last_modification_date}/{content_hash(seen)}"
         key = f"event:{item.id}"
         if item.recurring and item.start_date is not None:
             key = f"{key}@{item.start_date.isoformat()}"

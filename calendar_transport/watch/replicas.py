@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -26,8 +27,9 @@ __all__ = ["WatchLease", "WatchRunner", "check_watch_name", "next_change"]
 
 logger = logging.getLogger(__name__)
 
-#: starts the watch of a name: ``lambda name: pyrus.watch(state=...)``
-WatchStarter = Callable[[str], AsyncIterator[Any]]
+#: starts the watch of a name: ``lambda name: pyrus.watch(state=...)``, or a coroutine
+#: function returning one (to look something up first, such as the calendars to watch)
+WatchStarter = Callable[[str], AsyncIterator[Any] | Awaitable[AsyncIterator[Any]]]
 #: what a replica does with each change of the watch ``name``
 ChangeHandler = Callable[[str, Any], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -71,7 +73,8 @@ class WatchRunner:
     """Runs the named watches this replica holds a lease on, each change to ``handle``.
 
     ``names``: every watch the fleet runs (the same list on each replica); ``start(name)``
-    opens one (an async iterator of changes, e.g. ``client.watch(state=...)``). Without a
+    opens one (an async iterator of changes, e.g. ``client.watch(state=...)``, or an
+    awaitable of one). Without a
     ``lease`` this replica runs them all. Every ``renew_every`` seconds (default a third of
     the lease time) it renews what it holds, stops what it lost, and takes unheld watches up
     to its fair share (the watches divided by the live replicas, rounded up).
@@ -105,6 +108,7 @@ class WatchRunner:
         self.renew_every = float(every)
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stops: dict[str, asyncio.Event] = {}  # per watch: end it after this change
         self._stopping = asyncio.Event()
         self.handled = 0  # changes handed to ``handle``; tests and the soak read it
 
@@ -137,6 +141,8 @@ class WatchRunner:
     def stop(self) -> None:
         """Ask :meth:`run` to end (safe to call from a signal handler on the loop)."""
         self._stopping.set()
+        for event in self._stops.values():
+            event.set()
 
     async def tick(self) -> None:
         """One lease round: renew, drop what was lost, take a fair share of the rest."""
@@ -155,7 +161,7 @@ class WatchRunner:
         replicas = max(await lease.heartbeat(), 1)
         share = math.ceil(len(self.names) / replicas)
         for name in list(self._tasks)[share:]:  # more than a fair share: hand some back
-            await self._forget(name)
+            await self._hand_back(name)
         for name in self.names:
             if len(self._tasks) >= share:
                 break
@@ -163,10 +169,18 @@ class WatchRunner:
                 self._launch(name)
 
     def _launch(self, name: str) -> None:
-        self._tasks[name] = asyncio.create_task(self._run_one(name), name=f"watch {name}")
+        stop = self._stops[name] = asyncio.Event()
+        if self._stopping.is_set():
+            stop.set()
+        self._tasks[name] = asyncio.create_task(self._run_one(name, stop), name=f"watch {name}")
 
-    async def _run_one(self, name: str) -> None:
-        changes = self._start(name)
+    async def _run_one(self, name: str, stop: asyncio.Event) -> None:
+        try:
+            started = self._start(name)
+            changes = await started if inspect.isawaitable(started) else started
+        except Exception:
+            logger.exception("watch %s could not start: another round tries again", name)
+            return
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if isinstance(changes, contextlib.AbstractAsyncContextManager):
@@ -177,8 +191,8 @@ class WatchRunner:
                     aclose = getattr(changes, "aclose", None)
                     if aclose is not None:
                         stack.push_async_callback(aclose)
-                while not self._stopping.is_set():
-                    change = await next_change(changes, self._stopping)
+                while not stop.is_set():
+                    change = await next_change(changes, stop)
                     if change is None:
                         return
                     # Handled to the end even when a stop comes meanwhile, and committed as
@@ -192,8 +206,18 @@ class WatchRunner:
         except Exception:
             logger.exception("watch %s stopped: another round takes it up again", name)
 
+    async def _hand_back(self, name: str) -> None:
+        # Still this replica's: the change being handled is finished and committed first,
+        # so the next holder repeats nothing.
+        self._stops[name].set()
+        await asyncio.gather(self._tasks[name], return_exceptions=True)
+        await self._forget(name)
+
     async def _forget(self, name: str, *, release: bool = True) -> None:
+        # Lost (or ended): cancelled at once, as a commit would be refused anyway; the change
+        # being handled, if any, is delivered again by the next holder.
         task = self._tasks.pop(name)
+        self._stops.pop(name, None)
         if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -202,6 +226,8 @@ class WatchRunner:
             await self._lease.release(name)
 
     async def _stop_all(self) -> None:
+        for event in self._stops.values():
+            event.set()
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -210,6 +236,7 @@ class WatchRunner:
                 with contextlib.suppress(Exception):  # Redis gone: the lease lapses by itself
                     await self._lease.release(name)
         self._tasks.clear()
+        self._stops.clear()
 
 
 async def next_change(changes: AsyncIterator[T], stopping: asyncio.Event) -> T | None:

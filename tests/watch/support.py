@@ -50,7 +50,7 @@ async def drain(watch: Watch[Any], clock: FakeClock, *, waits: int = 0) -> list[
     one, each change taken (so committed) before the next is asked for."""
     clock.allow(waits)
     found: list[Change[Any]] = []
-    for _ in range(10_000):  # bounded: a test never expects this many
+    for _ in range(100_000):  # bounded: a test never expects this many
         try:
             found.append(await anext(watch))
         except Idle:

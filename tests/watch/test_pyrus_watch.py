@@ -205,3 +205,26 @@ async def test_kinds_filters_what_is_reported_not_what_is_remembered(
             assert await drain(watch, clock) == []
             pyrus_server.remove_task(1)
             assert kinds(await drain(watch, clock, waits=1)) == [("removed", "task:1")]
+
+
+@pytest.mark.parametrize("bounds", BOUNDS)
+async def test_a_due_date_leaves_silently_under_each_date_rule(
+    pyrus_server: FakePyrusServer, clock: FakeClock, bounds: Bounds
+) -> None:
+    pyrus_server.due_date_bounds = bounds
+    pyrus_server.add_task(Task(id=1, text="today", due_date=NOW.date()))
+    async with client_for(pyrus_server) as pyrus:
+        watch = pyrus.watch(
+            filters="due_date",
+            lookback=HOUR,
+            horizon=3 * DAY,
+            interval=3600,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        async with watch:
+            first = await drain(watch, clock)
+            # a rule whose start date does not count leaves out the day the window starts on
+            counts = bounds in ("closed", "half_open")
+            assert kinds(first) == ([("added", "task:1")] if counts else [])
+            assert await drain(watch, clock, waits=48) == []

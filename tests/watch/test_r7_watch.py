@@ -10,6 +10,7 @@ import pytest
 
 from r7cal import Event, R7Client, RetryPolicy
 from r7cal.testing import FakeR7Server
+from r7cal.testing.fake import ALL_DAY_STORAGE, AllDayStorage
 
 from .support import NOW, FakeClock, drain, kinds
 
@@ -128,3 +129,19 @@ async def test_a_server_error_skips_the_poll(
             assert "the watch goes on" in caplog.text
             r7_server.faults.clear()
             assert kinds(await drain(watch, clock, waits=1)) == [("removed", f"event:{event.id}")]
+
+
+@pytest.mark.parametrize("storage", ALL_DAY_STORAGE)
+async def test_an_all_day_event_leaves_silently_however_the_server_stores_it(
+    r7_server: FakeR7Server, clock: FakeClock, storage: AllDayStorage
+) -> None:
+    r7_server.all_day_storage = storage
+    async with _client(r7_server) as r7:
+        cal = await _main_calendar(r7)
+        today = await r7.events.create(NOW.date(), name="today", calendar_id=cal, all_day=True)
+        watch = r7.events.watch([cal], lookback=HOUR, interval=3600, clock=clock, sleep=clock.sleep)
+        async with watch:
+            assert kinds(await drain(watch, clock)) == [("added", f"event:{today.id}")]
+            # two days of hourly polls: the day passes behind the window, nobody is told
+            assert await drain(watch, clock, waits=48) == []
+            assert watch.polls == 49
