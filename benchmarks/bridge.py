@@ -20,6 +20,7 @@ from calendar_bridge.feed import FeedServer
 from pyrus_calendar import PyrusClient, Task
 from pyrus_calendar.testing import FakePyrusServer
 
+from .bridge_sync import sync_rows
 from .report import Row
 
 CLIENTS = 50
@@ -102,7 +103,7 @@ def feed_rows(*, quick: bool = False) -> list[Row]:
 
 
 #: each part of the bridge section: a function of ``quick`` returning its rows
-PARTS: list[Callable[..., list[Row]]] = [feed_rows]
+PARTS: list[Callable[..., list[Row]]] = [feed_rows, sync_rows]
 
 
 def run(*, quick: bool = False) -> list[Row]:
