@@ -16,7 +16,15 @@ import time
 
 from .report import Row, environment, print_table
 
-COMPARISONS = ("small_gets", "decode_page", "request_counts", "iter_calendar", "memory")
+COMPARISONS = (
+    "small_gets",
+    "decode_page",
+    "request_counts",
+    "iter_calendar",
+    "memory",
+    "watch",
+    "bridge",
+)
 _MARK = "BENCHMARK-ROWS "
 
 

@@ -7,8 +7,9 @@ VCALENDAR. The models know nothing of iCalendar: the mapping lives here, above b
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from calendar_transport import __version__
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PRODID",
     "Exportable",
+    "assemble_calendar",
     "build_calendar",
     "build_calendar_async",
     "export_calendar",
@@ -59,15 +61,19 @@ def make_event(
     url: str | None = None,
     location: str | None = None,
     stamp: datetime | None = None,
+    sequence: int | None = None,
 ) -> icalendar.Event:
-    """One VEVENT. Dates (not datetimes) make an all-day event, as RFC 5545 says."""
+    """One VEVENT. Dates (not datetimes) make an all-day event, as RFC 5545 says; times are
+    written in UTC."""
     ical = require_icalendar()
     event: icalendar.Event = ical.Event()
     event.add("uid", uid)
-    event.add("dtstamp", stamp or datetime.now().astimezone())
-    event.add("dtstart", start)
+    event.add("dtstamp", _utc(stamp or datetime.now(UTC)))
+    event.add("dtstart", _utc(start))
     if end is not None:
-        event.add("dtend", end)
+        event.add("dtend", _utc(end))
+    if sequence is not None:
+        event.add("sequence", sequence)
     if summary:
         event.add("summary", summary)
     if description:
@@ -79,8 +85,15 @@ def make_event(
     return event
 
 
-def to_ical(item: Exportable) -> icalendar.Event:
-    """``item`` as an iCalendar VEVENT.
+def to_ical(
+    item: Exportable,
+    *,
+    uid: str | None = None,
+    sequence: int | None = None,
+    stamp: datetime | None = None,
+) -> icalendar.Event:
+    """``item`` as an iCalendar VEVENT (``uid``, ``sequence``, ``stamp``: replace the UID,
+    SEQUENCE and DTSTAMP the item alone would give, as a live feed keeps them).
 
     An R7 all-day event gets DTSTART/DTEND as dates (``start_day``, ``end_day``: DTEND
     exclusive). A Pyrus task starts at ``due`` (DTEND after ``duration`` minutes when set),
@@ -89,12 +102,22 @@ def to_ical(item: Exportable) -> icalendar.Event:
     ``TypeError`` for anything else.
     """
     if isinstance(item, Event):
-        return _r7_event(item)
-    if isinstance(item, Task):
-        return _pyrus_task(item)
-    if isinstance(item, Meeting):
-        return _pyrus_meeting(item)
-    raise TypeError(f"cannot export a {type(item).__name__} to iCalendar")
+        event = _r7_event(item)
+    elif isinstance(item, Task):
+        event = _pyrus_task(item)
+    elif isinstance(item, Meeting):
+        event = _pyrus_meeting(item)
+    else:
+        raise TypeError(f"cannot export a {type(item).__name__} to iCalendar")
+    if uid is not None:
+        event.pop("uid")
+        event.add("uid", uid)
+    if stamp is not None:
+        event.pop("dtstamp")
+        event.add("dtstamp", _utc(stamp))
+    if sequence is not None:
+        event.add("sequence", sequence)
+    return event
 
 
 def _r7_event(event: Event) -> icalendar.Event:
@@ -162,6 +185,13 @@ def _pyrus_meeting(meeting: Meeting) -> icalendar.Event:
     )
 
 
+def _utc(value: _D) -> _D:
+    # A TZID needs its VTIMEZONE beside it; UTC needs none and every client reads it.
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC)
+    return value
+
+
 def _plus(value: _D, step: timedelta) -> _D | None:
     try:
         return value + step
@@ -176,6 +206,24 @@ def _calendar(name: str | None) -> Any:
     if name:
         cal.add("x-wr-calname", name)
     return cal
+
+
+def assemble_calendar(
+    events: Iterable[bytes], *, name: str | None = None, refresh: timedelta | None = None
+) -> bytes:
+    """One VCALENDAR around VEVENTs already rendered (each ``to_ical(...).to_ical()``).
+
+    ``refresh``: how often subscribers should fetch it again, as ``REFRESH-INTERVAL``
+    (RFC 7986) and ``X-PUBLISHED-TTL`` (the older clients' name), whole seconds.
+    """
+    cal = _calendar(name)
+    if refresh is not None:
+        every = timedelta(seconds=max(1, math.ceil(refresh.total_seconds())))
+        cal.add("refresh-interval", every, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", require_icalendar().vDuration(every))
+    head = bytes(cal.to_ical())
+    cut = head.rindex(b"END:VCALENDAR")
+    return head[:cut] + b"".join(events) + head[cut:]
 
 
 def build_calendar(items: Iterable[Exportable], *, name: str | None = None) -> bytes:

@@ -55,6 +55,9 @@ MAX_RETRIES = 100
 T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
+_DURATION = re.compile(r"([0-9]{1,9})([wdhms])")
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_DURATION = timedelta(days=3650)  # ten years: longer is a typing mistake, not a window
 _WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
 
 
@@ -352,6 +355,25 @@ def seconds_argument(text: str) -> float:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r:.40} is not a number of seconds above 0")
+    return value
+
+
+def duration_argument(text: str) -> timedelta:
+    """``--lookback`` / ``--horizon``: a duration such as ``30d``, ``12h``, ``1d12h``, ``90m``,
+    ``0`` (units w, d, h, m, s), up to :data:`MAX_DURATION`."""
+    word = text.strip().lower()
+    total = 0 if word == "0" else None
+    if total is None and word:
+        parts = _DURATION.findall(word)
+        if "".join(amount + unit for amount, unit in parts) == word:
+            total = sum(int(amount) * _DURATION_UNITS[unit] for amount, unit in parts)
+    if total is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r:.40} is not a duration: use 30d, 12h, 90m, 1d12h or 0"
+        )
+    value = timedelta(seconds=total)
+    if value > MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is longer than {MAX_DURATION.days} days")
     return value
 
 

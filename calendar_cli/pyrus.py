@@ -9,13 +9,16 @@ embedded fake server.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import functools
 import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from calendar_transport import RetryPolicy
+from calendar_transport.watch import SqliteWatchState, Watch
 from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter
@@ -44,6 +47,9 @@ from .common import (
     write_json_lines,
     write_output,
 )
+from .feeding import add_feed_options, run_feed
+from .syncing import add_sync_options
+from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
@@ -63,11 +69,20 @@ def main(
 
 
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run parsed arguments: connect (or start the demo server), then list."""
-    if args.to <= args.start:
+    """Run parsed arguments: connect (or start the demo server), then list or watch."""
+    watching = args.command in ("watch", "feed", "sync")
+    if args.command == "feed" and not args.state:
+        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    if watching and output_mode(args) == "ics":
+        raise ValueError("--ics works with 'tasks' and 'meetings' only")
+    if not watching and args.to <= args.start:
         raise ValueError("--to must be after --from")
     check_output(args)
     async with contextlib.AsyncExitStack() as stack:
+        # The state file is checked before anything is sent (and before the demo starts).
+        state = await open_state(args.state) if watching else None
+        if state is not None:
+            stack.push_async_callback(state.close)
         options: dict[str, str | None] = {}
         if args.demo:
             server = await stack.enter_async_context(demo_server())
@@ -91,6 +106,18 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             allow_insecure=args.allow_insecure,
         )
         await stack.enter_async_context(pyrus)
+        if args.command == "sync":
+            return await _sync(pyrus, state, args, out, err, stack)
+        if args.command == "feed":
+            return await run_feed(
+                functools.partial(_feed_watch, pyrus, state, args),
+                args,
+                out=out,
+                err=err,
+                program=PROGRAM,
+            )
+        if watching:
+            return await _watch(pyrus, state, args, out, err)
         if args.command == "meetings":
             return await _list(
                 pyrus.iter_meetings(
@@ -118,6 +145,114 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out,
             err,
         )
+
+
+async def _watch(
+    pyrus: PyrusClient,
+    state: SqliteWatchState | None,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    limit = PollLimit(args.polls, asyncio.Event())
+    changes = pyrus.watch(
+        filters=args.filter,
+        lookback=args.lookback,
+        horizon=args.horizon,
+        interval=args.interval,
+        state=state,
+        include_meetings=args.meetings,
+        all_accessed_tasks=args.all_accessed,
+        sleep=limit,
+    )
+    return await run_watch(
+        changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
+    )
+
+
+def _feed_watch(
+    pyrus: PyrusClient, state: SqliteWatchState | None, args: argparse.Namespace, **hooks: Any
+) -> Watch[Task | Meeting]:
+    return pyrus.watch(
+        filters=args.filter,
+        lookback=args.lookback,
+        horizon=args.horizon,
+        interval=args.interval,
+        state=state,
+        include_meetings=args.meetings,
+        all_accessed_tasks=args.all_accessed,
+        **hooks,
+    )
+
+
+async def _sync(
+    pyrus: PyrusClient,
+    state: SqliteWatchState | None,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stack: contextlib.AsyncExitStack,
+) -> int:
+    """``sync caldav URL`` / ``sync r7 --calendar ID``: the window mirrored there."""
+    from urllib.parse import urlsplit
+
+    from calendar_bridge.sync import R7Target, SqliteSyncState, Sync
+    from r7cal import R7Client
+
+    from .syncing import caldav_target, run_sync
+
+    if args.target == "caldav":
+        target = caldav_target(args.calendar_url, args)
+    else:
+        base_url = env_default("R7_BASE_URL")
+        if not base_url:
+            raise ValueError("sync r7 needs R7_BASE_URL, R7_LOGIN and R7_PASSWORD (or R7_TOKEN)")
+        r7 = R7Client(
+            base_url,
+            login=env_default("R7_LOGIN"),
+            password=env_default("R7_PASSWORD"),
+            token=env_default("R7_TOKEN"),
+        )
+        await stack.enter_async_context(r7)
+        target = R7Target(r7, args.calendar)
+    mask, meetings = args.filter, args.meetings
+    sync = Sync(
+        lambda start, end: (
+            pyrus.walk(start, end, filters=mask)
+            if meetings
+            else pyrus.iter_calendar(start, end, filters=mask)
+        ),
+        target,
+        # The account and the selection name the source (not the port: the demo's changes).
+        source=f"pyrus:{urlsplit(pyrus.transport.base_url).hostname}/{pyrus.auth.login_name}"
+        f"/mask={int(mask)}/meetings={int(meetings)}",
+        state=SqliteSyncState(args.state),
+        lookback=args.lookback,
+        horizon=args.horizon,
+        force=args.force,
+        force_delete=args.force_delete,
+    )
+    return await run_sync(
+        sync,
+        args,
+        out,
+        err,
+        program=PROGRAM,
+        watch=lambda: pyrus.watch(
+            filters=mask,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            interval=args.interval,
+            state=state,
+            include_meetings=meetings,
+        ),
+    )
+
+
+def _describe(item: Task | Meeting) -> str:
+    if isinstance(item, Meeting):
+        return f"meeting {item.id}  {format_when(item.start_time)}  {item.type or ''}".rstrip()
+    return f"task {item.id}  {format_when(_task_when(item))}  {_title(item)}"
 
 
 def _credentials(args: argparse.Namespace) -> dict[str, str | None]:
@@ -294,19 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
         )
         command.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
-        command.add_argument(
-            "--filter",
-            type=_filters,
-            default=CalendarFilter.DEFAULT,
-            metavar="NAMES",
-            help="comma-separated: due, due_date, due_for_current_step, reminded, default "
-            "(due,due_date,due_for_current_step), all",
-        )
-        command.add_argument(
-            "--all-accessed",
-            action="store_true",
-            help="every task you can see, not only those you take part in",
-        )
+        _add_selection(command)
         command.add_argument(
             "--page-size",
             "--item-count",
@@ -317,4 +440,59 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"tasks per request (the API's item_count), 1..{MAX_ITEM_COUNT} "
             f"(default {MAX_ITEM_COUNT})",
         )
+    about = (
+        "poll a rolling window and write one line per change (added, changed, removed): "
+        "JSON lines when piped or with --json, a readable line on a terminal"
+    )
+    watch = commands.add_parser(
+        "watch", help="changes of tasks (and meetings) as they happen", description=about
+    )
+    _add_options(watch, nested=True)
+    _add_selection(watch)
+    watch.add_argument(
+        "--meetings", action="store_true", help="watch meetings too (keys meeting:<id>)"
+    )
+    add_watch_options(watch)
+    feed = commands.add_parser(
+        "feed",
+        help="serve the window as a live iCalendar feed for calendar apps",
+        description="serve the rolling window of tasks (and meetings) as text/calendar at a "
+        "secret URL, polling the API once per --interval however many apps subscribe",
+    )
+    _add_options(feed, nested=True)
+    _add_selection(feed)
+    feed.add_argument("--meetings", action="store_true", help="meetings too")
+    add_feed_options(feed)
+    sync = commands.add_parser(
+        "sync",
+        help="mirror the window into a CalDAV or R7 calendar",
+        description="mirror the rolling window into a calendar: creates, updates and deletes "
+        "only the items it wrote (CalDAV credentials from CALDAV_USERNAME / CALDAV_PASSWORD)",
+    )
+    targets = sync.add_subparsers(dest="target", required=True)
+    into_caldav = targets.add_parser("caldav", help="a CalDAV calendar collection")
+    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
+    into_r7 = targets.add_parser("r7", help="an R7 calendar (R7_BASE_URL, R7_LOGIN, ...)")
+    into_r7.add_argument("--calendar", type=id_argument, required=True, metavar="ID")
+    for into in (into_caldav, into_r7):
+        _add_options(into, nested=True)
+        _add_selection(into)
+        into.add_argument("--meetings", action="store_true", help="meetings too")
+        add_sync_options(into)
     return parser
+
+
+def _add_selection(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--filter",
+        type=_filters,
+        default=CalendarFilter.DEFAULT,
+        metavar="NAMES",
+        help="comma-separated: due, due_date, due_for_current_step, reminded, default "
+        "(due,due_date,due_for_current_step), all",
+    )
+    command.add_argument(
+        "--all-accessed",
+        action="store_true",
+        help="every task you can see, not only those you take part in",
+    )

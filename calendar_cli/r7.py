@@ -7,13 +7,16 @@ Credentials come from flags or, better for secrets, the environment: ``R7_BASE_U
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import functools
 import io
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from calendar_transport import RetryPolicy
+from calendar_transport.watch.engine import check_watch
 from r7cal.client import R7Client
 from r7cal.models import AccessLevel, Calendar, Event
 from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
@@ -39,6 +42,8 @@ from .common import (
     write_json_lines,
     write_output,
 )
+from .feeding import add_feed_options, run_feed
+from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
@@ -233,6 +238,61 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     return EXIT_OK
 
 
+async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if output_mode(args) == "ics":
+        raise ValueError("--ics works with 'events list' only")
+    # All checked before the first request (the calendars are listed before watching).
+    check_watch(args.lookback, args.horizon, args.interval)
+    state = await open_state(args.state)
+    try:
+        ids = args.calendars or [c.id for c in await r7.calendars.list()]
+        if not ids:
+            raise ValueError("no calendars to watch: you see none (create one or pass --calendar)")
+        limit = PollLimit(args.polls, asyncio.Event())
+        changes = r7.events.watch(
+            ids,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            interval=args.interval,
+            state=state,
+            sleep=limit,
+        )
+        return await run_watch(
+            changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
+        )
+    finally:
+        if state is not None:
+            await state.close()
+
+
+async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not args.state:
+        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    check_watch(args.lookback, args.horizon, args.interval)
+    state = await open_state(args.state)
+    try:
+        ids = args.calendars or [c.id for c in await r7.calendars.list()]
+        if not ids:
+            raise ValueError("no calendars to publish: you see none (pass --calendar)")
+        make = functools.partial(
+            r7.events.watch,
+            ids,
+            lookback=args.lookback,
+            horizon=args.horizon,
+            interval=args.interval,
+            state=state,
+        )
+        return await run_feed(make, args, out=out, err=err, program=PROGRAM)
+    finally:
+        if state is not None:
+            await state.close()
+
+
+def _describe(event: Event) -> str:
+    when = _when(event, event.start_date)
+    return f"event {event.id}  {when}  {event.name or ''}  (calendar {event.calendar_id or '?'})"
+
+
 async def _events_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
     start: datetime | date = args.start
     end: datetime | date | None = args.end
@@ -348,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--access", type=str.upper, choices=["READ", "WRITE", "FULL"], default="READ"
     )
 
-    events = groups.add_parser("events", help="list, create, delete")
+    events = groups.add_parser("events", help="list, watch, create, delete")
     ev_actions = events.add_subparsers(dest="action", required=True)
     listing = _leaf(ev_actions, "list", "events in a time range", _events_list)
     listing.set_defaults(listing=True)
@@ -364,6 +424,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
     )
     listing.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
+    about = (
+        "poll a rolling window of events and write one line per change (added, changed, "
+        "removed): JSON lines when piped or with --json, a readable line on a terminal"
+    )
+    watching = _leaf(ev_actions, "watch", about, _events_watch)
+    watching.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=id_argument,
+        action="append",
+        metavar="ID",
+        help="a calendar id (repeatable; default: every calendar you see when it starts)",
+    )
+    add_watch_options(watching)
+    feed = _leaf(
+        groups,
+        "feed",
+        "serve a rolling window of events as a live iCalendar feed at a secret URL",
+        _feed,
+    )
+    feed.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=id_argument,
+        action="append",
+        metavar="ID",
+        help="a calendar id (repeatable; default: every calendar you see when it starts)",
+    )
+    add_feed_options(feed)
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)

@@ -5,6 +5,11 @@ returns the answer text. It keeps one R7 and one Pyrus client per user, all on o
 ``aiohttp.ClientSession`` that belongs to the bot (the clients never close it), so tokens
 are reused between messages and no second connection pool is opened.
 
+:class:`ChangeNotifier` tells each user, unasked, when an event of theirs is added, moved or
+cancelled: one ``watch()`` per user, run by a ``WatchRunner``. With one state file the bot
+picks up after a restart where it stopped; with ``RedisWatchState`` and ``RedisWatchLeases``
+several replicas of the bot share the users, each user's watch on one replica at a time.
+
 * ``python examples/today_bot.py`` answers ``/today`` once against the embedded fakes.
 * ``python examples/today_bot.py --aiogram`` runs it as a Telegram bot with aiogram 3
   (``pip install aiogram``; it is not a dependency of this SDK), see :func:`run_aiogram`.
@@ -16,7 +21,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -25,10 +30,14 @@ import aiohttp
 from calendar_cli.common import describe_failure
 from calendar_transport import CalendarError, RetryPolicy
 from calendar_transport.local_time import local_zone
+from calendar_transport.watch import Change, Watch, WatchState
+from calendar_transport.watch.replicas import WatchLease, WatchRunner
 from pyrus_calendar import PyrusClient
 from r7cal import Event, R7Client
 
 Clock = Callable[[], datetime]
+Notify = Callable[[int, str], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,88 @@ class TodayService:
         return moment.astimezone(self.settings.zone).strftime("%H:%M")
 
 
+class ChangeNotifier:
+    """Tells chat users when events in their R7 calendars are added, moved or cancelled.
+
+    One watch per user with an R7 account (named ``user-<id>``), over the calendars the
+    user sees when the watch starts, for the next ``horizon``. ``state_for(name)``: where
+    that user's watch keeps what it saw (default: memory, so a restart starts afresh); give
+    every user the same ``SqliteWatchState`` to survive restarts, or
+    ``RedisWatchState(redis, name, lease=...)`` with ``lease=`` for replicas. A user is told
+    at least once of each change: a message that failed to send is sent again, after a
+    restart too. The first poll of a new user reports what is already there, as "New".
+    """
+
+    def __init__(
+        self,
+        service: TodayService,
+        notify: Notify,
+        *,
+        state_for: Callable[[str], WatchState] | None = None,
+        lease: WatchLease | None = None,
+        interval: float = 60.0,
+        horizon: timedelta = timedelta(days=7),
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.service = service
+        self._notify = notify
+        self._state_for = state_for
+        self._interval = interval
+        self._horizon = horizon
+        self._clock = clock
+        self._sleep = sleep
+        names = [
+            f"user-{user_id}"
+            for user_id, account in service.accounts.items()
+            if account.r7_login and account.r7_password
+        ]
+        self.runner = WatchRunner(names, self._start, self._handle, lease=lease)
+
+    async def _start(self, name: str) -> Watch[Event]:
+        user_id = int(name.removeprefix("user-"))
+        clients = self.service._clients_for(user_id, self.service.accounts[user_id])
+        if clients.r7 is None:
+            raise LookupError(f"{name} has no R7 account linked")
+        calendars = await clients.r7.calendars.list()
+        return clients.r7.events.watch(
+            [c.id for c in calendars],
+            lookback=timedelta(0),
+            horizon=self._horizon,
+            interval=self._interval,
+            state=self._state_for(name) if self._state_for else None,
+            name=f"{name}/r7-events",
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    async def _handle(self, name: str, change: Change[Event]) -> None:
+        await self._notify(int(name.removeprefix("user-")), self.message(change))
+
+    def message(self, change: Change[Event]) -> str:
+        """What the user reads about ``change``."""
+        event, before = change.item, change.previous
+        title = event.name or "(no title)"
+        if change.kind == "added":
+            return f"New: {title}, {self._when(event)}"
+        if change.kind == "removed":
+            return f"Cancelled: {title}, {self._when(event)}"
+        if before is not None and (before.start_date, before.end_date) != (
+            event.start_date,
+            event.end_date,
+        ):
+            return f"Moved: {title}, from {self._when(before)} to {self._when(event)}"
+        return f"Changed: {title}, {self._when(event)}"
+
+    def _when(self, event: Event) -> str:
+        zone = self.service.settings.zone
+        if event.start_day is not None:
+            return f"{event.start_day:%a %d %b}, all day"
+        if event.start_date is None:
+            return "no time set"
+        return event.start_date.astimezone(zone).strftime("%a %d %b %H:%M")
+
+
 def _is_on(event: Event, today: date, start: datetime, end: datetime) -> bool:
     first, after = event.start_day, event.end_day
     if first is not None and after is not None:
@@ -231,9 +322,18 @@ def run_aiogram(token: str, settings: Settings, accounts: Mapping[int, Account])
             await message.answer(await service.today_for(user.id if user else 0))
 
         dispatcher.message.register(today, Command("today"))
+
+        async def notify(user_id: int, text: str) -> None:
+            await bot.send_message(user_id, text)
+
+        # Unasked messages about added, moved and cancelled events, next to the commands.
+        notifier = ChangeNotifier(service, notify)
+        watching = asyncio.create_task(notifier.runner.run())
         try:
             await dispatcher.start_polling(bot)
         finally:
+            notifier.runner.stop()
+            await watching
             await service.aclose()
             await bot.session.close()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
@@ -31,6 +31,7 @@ from calendar_transport.transport import (
     ParamValue,
     validate_base_url,
 )
+from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
 
 from ._wire import error_envelope
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
@@ -45,6 +46,7 @@ from .paging import (
     ceil_second,
     floor_second,
 )
+from .watch import PyrusWatchSource
 
 T = TypeVar("T", Task, Meeting)
 
@@ -335,6 +337,65 @@ class PyrusClient(ClientBase):
             max_requests,
             tasks=True,
             meetings=True,
+        )
+
+    def watch(
+        self,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        lookback: timedelta = timedelta(days=1),
+        horizon: timedelta = timedelta(days=30),
+        interval: float = 60.0,
+        state: StateLike = None,
+        include_meetings: bool = False,
+        all_accessed_tasks: bool = False,
+        kinds: Iterable[str] | None = None,
+        name: str | None = None,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> Watch[Task | Meeting]:
+        """The changes of the calendar's rolling window, polled every ``interval`` seconds.
+
+        Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
+        :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
+        ``removed``; tasks, and meetings with ``include_meetings=True``) for the window
+        ``[now - lookback, now + horizon]``; use it in ``async with``. ``state``: a path (an
+        SQLite file, kept across restarts), a :class:`~calendar_transport.watch.WatchState`,
+        or ``None`` (memory). ``kinds``: report only these kinds. ``name``: the watch's name
+        in the state (by default made of the server, login and query). ``clock`` / ``sleep``:
+        what tells the time and waits (tests pass their own). Delivery is at-least-once:
+        see the README's "Watching for changes". Arguments are checked on this call.
+        """
+        try:
+            mask = CalendarFilter.parse(filters)
+        except ValueError as error:
+            raise ValueError(f"filters={filters!r:.60}: {error}") from None
+        meetings = require_bool(include_meetings, "include_meetings")
+        accessed = require_bool(all_accessed_tasks, "all_accessed_tasks")
+        budget = _check_max_requests(max_requests)
+
+        def walk(start: datetime, end: datetime) -> CalendarWalk[Any]:
+            window = _window(start, end, mask, meetings)
+            return self._walk(
+                window, accessed, 4, False, MAX_ITEM_COUNT, budget, tasks=True, meetings=meetings
+            )
+
+        if name is None:
+            query = f"mask={int(mask)}/meetings={int(meetings)}/all={int(accessed)}"
+            if self.auth.person_id is not None:
+                query = f"person={self.auth.person_id}/{query}"
+            name = default_name("pyrus", self.transport.base_url, self.auth.login_name, query)
+        return Watch(
+            PyrusWatchSource(walk, mask),
+            name=name,
+            lookback=lookback,
+            horizon=horizon,
+            interval=interval,
+            state=state,
+            kinds=kinds,
+            clock=clock,
+            sleep=sleep,
         )
 
     def _walk(

@@ -16,9 +16,11 @@ from calendar_transport.checks import (
     require_range,
     require_text,
 )
+from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
 
 from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datetime
 from .models import Event
+from .watch import R7WatchSource
 
 DEFAULT_WINDOW: Final = timedelta(days=31)
 #: the most windows one ``iterate`` walks (about 850 years of the default window)
@@ -166,6 +168,55 @@ class Events:
                 f"{MAX_WINDOWS} requests; pass a larger window (or a narrower range)"
             )
         return self._walk(ids, begins, ends, window)
+
+    def watch(
+        self,
+        calendar_ids: Iterable[int],
+        *,
+        lookback: timedelta = timedelta(days=1),
+        horizon: timedelta = timedelta(days=30),
+        interval: float = 60.0,
+        state: StateLike = None,
+        kinds: Iterable[str] | None = None,
+        name: str | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> Watch[Event]:
+        """The changes of ``calendar_ids``' events in a rolling window, every ``interval`` s.
+
+        Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
+        :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
+        ``removed``) for ``[now - lookback, now + horizon]``, listed ``window`` by ``window``;
+        use it in ``async with``. ``state``: a path (an SQLite file, kept across restarts), a
+        :class:`~calendar_transport.watch.WatchState`, or ``None`` (memory). ``kinds``,
+        ``name``, ``clock``, ``sleep``: as for ``PyrusClient.watch``. Delivery is
+        at-least-once: see the README's "Watching for changes". Checked on this call.
+        """
+        ids = require_ids(calendar_ids, "calendar_ids")
+        if not isinstance(window, timedelta):
+            raise TypeError(f"window must be a timedelta, not {type(window).__name__}")
+        if window <= timedelta(0):
+            raise ValueError(f"window must be positive, got {window}")
+
+        def iterate(start: datetime, end: datetime) -> AsyncIterator[Event]:
+            return self.iterate(ids, start, end, window=window)
+
+        if name is None:
+            login = getattr(self._transport.auth, "login_name", None)
+            query = "calendars=" + ",".join(str(i) for i in sorted(set(ids)))
+            name = default_name("r7", self._transport.base_url, login, query)
+        return Watch(
+            R7WatchSource(iterate),
+            name=name,
+            lookback=lookback,
+            horizon=horizon,
+            interval=interval,
+            state=state,
+            kinds=kinds,
+            clock=clock,
+            sleep=sleep,
+        )
 
     async def delete(self, event_id: int) -> None:
         """Delete an event; only the user who created it may (``DELETE /api/v1/events``)."""

@@ -27,10 +27,16 @@ ENTRY_POINTS: dict[str, set[str]] = {
 }
 #: third-party modules only the named files of a package may import
 CONFINED: dict[str, tuple[str, ...]] = {
-    "aiohttp.web": ("calendar_transport/testing.py", "r7cal/testing/", "pyrus_calendar/testing/"),
+    "aiohttp.web": (
+        "calendar_transport/testing.py",
+        "r7cal/testing/",
+        "pyrus_calendar/testing/",
+        "calendar_bridge/",
+    ),
     "redis": ("calendar_transport/redis.py",),
     "opentelemetry": ("calendar_transport/otel.py",),
     "icalendar": ("calendar_bridge/",),
+    "caldav": ("calendar_bridge/sync/caldav.py",),
 }
 
 

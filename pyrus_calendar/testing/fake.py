@@ -453,6 +453,13 @@ class FakePyrusServer(FakeServer):
 
         self._schedule(after_requests, move)
 
+    def remove_task(self, task_id: int) -> None:
+        """Forget a stored task (deleted, or no longer shown to the user)."""
+        task_id = require_int(task_id, "task_id")
+        if self._tasks.pop(task_id, None) is None:
+            raise ValueError(f"task_id {task_id} is not stored")
+        self._index = None
+
     def add_meeting(self, meeting: Meeting | Mapping[str, Any]) -> Meeting:
         """Store a meeting; it is returned when ``start_time`` is in the window."""
         raw = msgspec.json.encode(meeting)

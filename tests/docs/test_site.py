@@ -21,6 +21,7 @@ PACKAGES = (
     "pyrus_calendar",
     "pyrus_calendar.testing",
     "calendar_bridge.ical",
+    "calendar_bridge.feed",
 )
 CORE = "calendar_transport"
 

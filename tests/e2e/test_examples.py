@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,11 +13,12 @@ import aiohttp
 import icalendar
 import pytest
 
+from calendar_transport.watch import Change
 from examples import demo, due_soon_service, today_bot
 from pyrus_calendar import Meeting, MeetingJoinParameters, PyrusClient, Task
 from pyrus_calendar.testing import FakePyrusServer
 from pyrus_calendar.testing import demo as pyrus_demo
-from r7cal import RetryPolicy
+from r7cal import Event, R7Client, RetryPolicy
 from r7cal.testing import FakeR7Server
 from r7cal.testing import demo as r7_demo
 
@@ -182,28 +184,35 @@ async def test_service_reports_each_task_once_as_it_comes_within_the_hour(
         reported.append((clock.now, task.id))
 
     async with _client(pyrus_server) as pyrus:
-        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
-        await due_soon_service.run(watcher, interval=1800, iterations=4, sleep=clock.sleep)
+        service = due_soon_service.DueSoonService(pyrus, report, clock=clock)
+        count = await due_soon_service.run(service, interval=1800, iterations=4, sleep=clock.sleep)
 
-    assert reported == [(NOW, 1), (NOW, 2), (NOW + timedelta(minutes=30), 3)]
+    assert sorted(reported) == [(NOW, 1), (NOW, 2), (NOW + timedelta(minutes=30), 3)]
+    assert count == 3
     assert clock.sleeps == [1800, 1800, 1800]  # no sleep after the last poll
 
 
-async def test_service_reports_a_moved_deadline_again(pyrus_server: FakePyrusServer) -> None:
+async def test_service_reports_a_moved_deadline_again_and_not_other_edits(
+    pyrus_server: FakePyrusServer,
+) -> None:
     clock = FakeClock(NOW)
     pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=30)))
-    reported: list[int] = []
+    reported: list[tuple[int, datetime | None]] = []
 
     async def report(task: Task) -> None:
-        reported.append(task.id)
+        reported.append((task.id, task.due))
+
+    async def edit(seconds: float) -> None:
+        await clock.sleep(seconds)
+        if len(clock.sleeps) == 1:  # between the first and the second poll: a new subject
+            pyrus_server.add_task(Task(id=1, subject="T!", due=NOW + timedelta(minutes=30)))
+        elif len(clock.sleeps) == 2:  # then a moved deadline
+            pyrus_server.add_task(Task(id=1, subject="T!", due=NOW + timedelta(minutes=40)))
 
     async with _client(pyrus_server) as pyrus:
-        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
-        await watcher.poll()
-        await watcher.poll()
-        pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=40)))
-        await watcher.poll()
-    assert reported == [1, 1]
+        service = due_soon_service.DueSoonService(pyrus, report, clock=clock)
+        await due_soon_service.run(service, interval=60, iterations=3, sleep=edit)
+    assert reported == [(1, NOW + timedelta(minutes=30)), (1, NOW + timedelta(minutes=40))]
 
 
 async def test_service_keeps_going_after_a_failed_poll(
@@ -219,14 +228,62 @@ async def test_service_keeps_going_after_a_failed_poll(
     async with _client(pyrus_server) as pyrus:
         await pyrus.login()
         pyrus_server.faults.fail_next(1, 503, path="/v4/calendar")
-        watcher = due_soon_service.DueSoonWatcher(pyrus, report, clock=clock)
-        await due_soon_service.run(watcher, interval=60, iterations=2, sleep=clock.sleep)
+        service = due_soon_service.DueSoonService(pyrus, report, clock=clock)
+        await due_soon_service.run(service, interval=60, iterations=2, sleep=clock.sleep)
     assert reported == [1]  # found by the second poll
-    assert "poll failed" in caplog.text
+    assert "skipped" in caplog.text
+
+
+async def test_service_with_a_state_file_reports_nothing_twice_across_restarts(
+    pyrus_server: FakePyrusServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "due.sqlite"
+    clock = FakeClock(NOW)
+    pyrus_server.add_task(Task(id=1, subject="T", due=NOW + timedelta(minutes=30)))
+    reported: list[int] = []
+
+    async def report(task: Task) -> None:
+        reported.append(task.id)
+
+    async with _client(pyrus_server) as pyrus:
+        service = due_soon_service.DueSoonService(pyrus, report, state=state, clock=clock)
+        await due_soon_service.run(service, interval=60, iterations=1, sleep=clock.sleep)
+        # while the service is down, another task comes within the hour
+        pyrus_server.add_task(Task(id=2, subject="U", due=NOW + timedelta(minutes=45)))
+        restarted = due_soon_service.DueSoonService(pyrus, report, state=state, clock=clock)
+        await due_soon_service.run(restarted, interval=60, iterations=1, sleep=clock.sleep)
+    assert reported == [1, 2]
+
+
+async def test_service_crash_while_reporting_repeats_that_one_report(
+    pyrus_server: FakePyrusServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "due.sqlite"
+    clock = FakeClock(NOW)
+    for task_id in (1, 2, 3):
+        pyrus_server.add_task(Task(id=task_id, subject="T", due=NOW + timedelta(minutes=task_id)))
+    reported: list[int] = []
+
+    async def flaky(task: Task) -> None:
+        if len(reported) == 1:
+            raise ConnectionError("the chat is down")
+        reported.append(task.id)
+
+    async def report(task: Task) -> None:
+        reported.append(task.id)
+
+    async with _client(pyrus_server) as pyrus:
+        service = due_soon_service.DueSoonService(pyrus, flaky, state=state, clock=clock)
+        with pytest.raises(ConnectionError):
+            await due_soon_service.run(service, interval=60, iterations=1, sleep=clock.sleep)
+        restarted = due_soon_service.DueSoonService(pyrus, report, state=state, clock=clock)
+        await due_soon_service.run(restarted, interval=60, iterations=1, sleep=clock.sleep)
+    assert sorted(reported) == [1, 2, 3]  # the failed one came again, none twice
+    assert len(reported) == 3
 
 
 def test_the_service_example_runs_against_the_fake(capsys: pytest.CaptureFixture[str]) -> None:
-    assert due_soon_service.main(["--interval", "0", "--iterations", "2"]) == 0
+    assert due_soon_service.main(["--interval", "0.01", "--iterations", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3  # the demo's three tasks due within the hour, reported once
     assert all(line.startswith("due at ") for line in lines)
@@ -243,3 +300,68 @@ def test_the_demo_has_exactly_its_due_soon_tasks_at_any_hour(hour: int) -> None:
         if stored.due is not None and now <= stored.due <= now + timedelta(hours=1)
     ]
     assert len(soon) == data.due_within_hour
+
+
+# ---- the bot's change notifier -------------------------------------------------------------
+
+
+async def test_the_notifier_tells_users_of_new_and_cancelled_events() -> None:
+    login, password = "alice", "Alice-Passw0rd"
+    clock = FakeClock(NOW)
+    messages: list[tuple[int, str]] = []
+    polls = 0
+    async with (
+        FakeR7Server(users={login: password}) as server,
+        aiohttp.ClientSession() as session,
+        R7Client(server.url, login=login, password=password) as r7,
+    ):
+        hour = timedelta(hours=1)
+        standup = await r7.events.create(NOW + hour, NOW + 1.25 * hour, name="Standup")
+        settings = today_bot.Settings(r7_base_url=server.url, retry=NO_RETRY)
+        accounts = {42: today_bot.Account(login, password), 7: today_bot.Account()}
+        service = today_bot.TodayService(settings, accounts, session, clock=clock)
+
+        async def notify(user_id: int, text: str) -> None:
+            messages.append((user_id, text))
+
+        async def pace(seconds: float) -> None:
+            nonlocal polls
+            polls += 1
+            await clock.sleep(seconds)
+            if polls == 1:  # between the first and the second poll
+                await r7.events.create(NOW + 3 * hour, NOW + 4 * hour, name="Retro")
+                await r7.events.delete(standup.id)
+            elif polls == 2:  # every change of the second poll was sent: stop
+                notifier.runner.stop()
+                await asyncio.Event().wait()
+
+        notifier = today_bot.ChangeNotifier(service, notify, interval=60, clock=clock, sleep=pace)
+        try:
+            await asyncio.wait_for(notifier.runner.run(), 30)
+        finally:
+            await service.aclose()
+    assert messages == [
+        (42, "New: Standup, Wed 18 Nov 09:00"),
+        (42, "New: Retro, Wed 18 Nov 11:00"),
+        (42, "Cancelled: Standup, Wed 18 Nov 09:00"),
+    ]  # user 7 has no R7 account: no watch, no message
+    assert notifier.runner.names == ("user-42",)
+    assert clock.sleeps == [60, 60]
+
+
+def test_the_notifier_says_when_an_event_moved() -> None:
+    accounts = {1: today_bot.Account("u", "p")}
+    service = today_bot.TodayService(today_bot.Settings(), accounts, session=None)  # type: ignore[arg-type]
+    notifier = today_bot.ChangeNotifier(service, _never)
+    before = Event(id=1, name="Review", start_date=NOW, end_date=NOW + timedelta(hours=1))
+    after = Event(
+        id=1, name="Review", start_date=NOW + timedelta(hours=2), end_date=NOW + timedelta(hours=3)
+    )
+    moved = Change("changed", after, before, "event:1@2", NOW)
+    assert notifier.message(moved) == "Moved: Review, from Wed 18 Nov 08:00 to Wed 18 Nov 10:00"
+    renamed = Change("changed", after, after, "event:1@3", NOW)
+    assert notifier.message(renamed) == "Changed: Review, Wed 18 Nov 10:00"
+
+
+async def _never(user_id: int, text: str) -> None:
+    raise AssertionError("not sent in this test")

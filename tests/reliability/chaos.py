@@ -10,7 +10,12 @@ every idempotent call succeeds unless its attempts run out; no create is stored 
 fake counts stored names); paging yields every item exactly once or raises; every answer that
 did arrive is right; no task, connection or unclosed-resource warning is left at the end.
 
+Then the watch section (``chaos_watch.py``): a ``watch()`` process killed with SIGKILL and
+restarted at random points while the calendar changes and the fake injects faults; no change
+may be lost, and none repeated beyond one per kill.
+
     python -m tests.reliability.chaos [--calls 3000] [--seed 1] [--rate 0.08] [--concurrency 16]
+        [--watch-rounds 300] [--backend r7|pyrus|watch|both|all]
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal import AccessLevel, Event, R7Client
 from r7cal.testing import FakeR7Server
+
+from .chaos_watch import WatchChaosConfig, format_watch_table, soak_watch
 
 __all__ = ["ChaosConfig", "Report", "format_table", "main", "run", "soak_pyrus", "soak_r7"]
 
@@ -743,10 +750,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=defaults.time_limit,
         help="seconds per backend after which no new call starts",
     )
-    parser.add_argument("--backend", choices=("r7", "pyrus", "both"), default="both")
+    parser.add_argument(
+        "--watch-rounds",
+        type=int,
+        default=WatchChaosConfig().rounds,
+        help="rounds of random changes in the watch section",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("r7", "pyrus", "watch", "both", "all"),
+        default="all",
+        help="both: r7 and pyrus; all: those and the watch section",
+    )
     args = parser.parse_args(argv)
     if args.calls < 1 or args.concurrency < 1 or not 0 <= args.rate <= 1:
         parser.error("--calls and --concurrency must be positive, --rate between 0 and 1")
+    if args.watch_rounds < 1:
+        parser.error("--watch-rounds must be positive")
     config = ChaosConfig(
         calls=args.calls,
         seed=args.seed,
@@ -754,10 +774,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         concurrency=args.concurrency,
         time_limit=args.time_limit,
     )
-    backends = ("r7", "pyrus") if args.backend == "both" else (args.backend,)
-    reports = asyncio.run(run(config, backends))
-    print(format_table(reports))
+    chosen = {"both": ("r7", "pyrus"), "all": ("r7", "pyrus", "watch")}.get(
+        args.backend, (args.backend,)
+    )
+    backends = tuple(name for name in chosen if name != "watch")
+    reports = asyncio.run(run(config, backends)) if backends else []
+    if reports:
+        print(format_table(reports))
     problems = Counter(f"{r.backend}: {problem}" for r in reports for problem in r.problems())
+    if "watch" in chosen:
+        watch_config = WatchChaosConfig(rounds=args.watch_rounds, seed=args.seed, rate=args.rate)
+        watched = asyncio.run(soak_watch(watch_config))
+        print(("\n" if reports else "") + format_watch_table(watched))
+        problems.update(f"watch: {problem}" for problem in watched.problems())
     for problem, times in problems.items():
         print(f"PROBLEM ({times}x) {problem}", file=sys.stderr)
     print("\nnothing lost" if not problems else f"\n{len(problems)} problem(s)")

@@ -98,6 +98,17 @@ R7_CASES: list[Case] = [
     ("event delete float", lambda r7: r7.events.delete(4.0), TypeError, "event_id"),
     ("event delete bool", lambda r7: r7.events.delete(True), TypeError, "event_id"),
     ("event delete path", lambda r7: r7.events.delete("../Calendars"), TypeError, "event_id"),
+    # events.watch (checked on the call, before polling)
+    ("watch ids empty", lambda r7: r7.events.watch([]), ValueError, "calendar_ids"),
+    ("watch interval", lambda r7: r7.events.watch([1], interval=-5), ValueError, "interval"),
+    (
+        "watch horizon short",
+        lambda r7: r7.events.watch([1], lookback=timedelta(days=2), horizon=timedelta(days=1)),
+        ValueError,
+        "horizon",
+    ),
+    ("watch kinds", lambda r7: r7.events.watch([1], kinds=["moved"]), ValueError, "kinds"),
+    ("watch window", lambda r7: r7.events.watch([1], window=3), TypeError, "window"),
     # module level
     ("AccessLevel.parse", lambda r7: AccessLevel.parse("admin"), ValueError, "access"),
 ]
@@ -198,6 +209,12 @@ PYRUS_CASES: list[Case] = [
         TypeError,
         "all_accessed_tasks",
     ),
+    # watch (checked on the call, before polling)
+    ("watch filter", lambda p: p.watch(filters="nope"), ValueError, "filters"),
+    ("watch interval", lambda p: p.watch(interval=0), ValueError, "interval"),
+    ("watch lookback", lambda p: p.watch(lookback=3600), TypeError, "lookback"),
+    ("watch kinds", lambda p: p.watch(kinds="added"), TypeError, "kinds"),
+    ("watch state", lambda p: p.watch(state=3), TypeError, "state"),
     ("filter_mask unknown", lambda p: filter_mask("due", "someday"), ValueError, "filter"),
     ("CalendarFilter.parse bool", lambda p: CalendarFilter.parse(True), TypeError, "filters"),
 ]
@@ -328,7 +345,7 @@ def test_the_catalogue_covers_every_public_method() -> None:
     ``calendars.list()`` and the clients' ``login()`` take no arguments to get wrong.
     """
     assert _public(Calendars) == {"create", "list", "delete", "clear", "share"}
-    assert _public(Events) == {"create", "list", "iterate", "delete"}
+    assert _public(Events) == {"create", "list", "iterate", "delete", "watch"}
     # Properties (no arguments to get wrong), the last three deprecated counters.
     properties = {"token", "stats", "rate_limit_status", "attempts", "logins", "calendar_requests"}
     assert _public(PyrusClient) - {"CLOUD_RATE_LIMIT", *properties} == {
@@ -338,4 +355,5 @@ def test_the_catalogue_covers_every_public_method() -> None:
         "iter_meetings",
         "login",
         "walk",
+        "watch",
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from .chaos import FAULT_MIX, ChaosConfig, Report, format_table, soak_pyrus, soak_r7
+from .chaos_watch import WatchChaosConfig, format_watch_table, soak_watch
 
 # Small and quick: timeouts and spikes scaled down, still a spike longer than the timeout.
 CONFIG = ChaosConfig(
@@ -56,10 +57,30 @@ async def test_pyrus_soak_pages_every_task_exactly_once() -> None:
     assert report.succeeded >= 0.95 * report.total_calls
 
 
-@pytest.mark.parametrize("argv", [["--calls", "0"], ["--rate", "1.5"]])
+@pytest.mark.parametrize("argv", [["--calls", "0"], ["--rate", "1.5"], ["--watch-rounds", "0"]])
 def test_cli_refuses_nonsense(argv: list[str]) -> None:
     from .chaos import main
 
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+async def test_watch_soak_loses_nothing_and_repeats_at_most_one_per_kill() -> None:
+    config = WatchChaosConfig(rounds=30, seed=20250601, kill_rate=0.3, rate=0.12, tasks=40)
+    report = await soak_watch(config)
+    print()
+    print(format_watch_table(report))
+    assert report.problems() == []
+    assert report.lost == []
+    assert report.duplicates <= report.kills
+    assert not report.stopped_early
+    # every part really ran: kills (some right after a change), faults, and every kind
+    assert report.kills >= 5
+    assert report.kills_after_a_change >= 1
+    assert sum(report.faults.values()) > 0
+    assert report.starts == report.kills + 1
+    for kind in ("added", "changed", "removed"):
+        assert report.delivered[kind] > 0, kind
+    for kind in ("add", "edit", "delete", "move"):
+        assert report.mutations[kind] > 0, kind

@@ -1,0 +1,63 @@
+"""One-way sync of a source window into a target calendar (CalDAV or R7): the engine, its
+state (memory, or tables of their own in the watch's SQLite file) and the targets.
+
+The CalDAV target needs the ``caldav`` extra; it is imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .engine import (
+    TAG,
+    Item,
+    Plan,
+    Step,
+    Sync,
+    SyncConflictError,
+    SyncReport,
+    SyncSafetyError,
+    SyncTarget,
+    SyncTargetError,
+    Written,
+    render,
+)
+from .r7 import R7Target
+from .sqlite import SqliteSyncState
+from .state import Entry, Intent, MemorySyncState, SyncSnapshot, SyncState, SyncStateError
+
+if TYPE_CHECKING:
+    from .caldav import CalDAVTarget
+
+__all__ = [
+    "TAG",
+    "CalDAVTarget",
+    "Entry",
+    "Intent",
+    "Item",
+    "MemorySyncState",
+    "Plan",
+    "R7Target",
+    "SqliteSyncState",
+    "Step",
+    "Sync",
+    "SyncConflictError",
+    "SyncReport",
+    "SyncSafetyError",
+    "SyncSnapshot",
+    "SyncState",
+    "SyncStateError",
+    "SyncTarget",
+    "SyncTargetError",
+    "Written",
+    "render",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The CalDAV target loads the caldav library only when asked for.
+    if name == "CalDAVTarget":
+        from .caldav import CalDAVTarget
+
+        return CalDAVTarget
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

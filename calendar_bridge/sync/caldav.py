@@ -1,0 +1,221 @@
+"""The CalDAV target: a calendar collection written through the ``caldav`` library's async
+client (``caldav.aio.AsyncDAVClient``; the ``caldav`` extra).
+
+Each item goes to an href made from its key (``sync-<hash>.ics``), so a create can be
+repeated safely: ``If-None-Match: *`` makes a second one fail with 412, and the item found
+there is adopted if it is ours (its tag and UID), a conflict otherwise. Updates and deletes
+send ``If-Match`` with the etag the state holds: a 412 means someone edited the item, which
+is reported as a conflict and left alone unless ``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from .engine import TAG, UID_PREFIX, Item, SyncConflictError, SyncTargetError, Written
+from .state import Entry, Intent
+
+__all__ = ["CalDAVTarget"]
+
+_ICS = {"Content-Type": "text/calendar; charset=utf-8"}
+_MKCALENDAR = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+    "<D:displayname>{name}</D:displayname></D:prop></D:set></C:mkcalendar>"
+)
+
+
+def _caldav() -> tuple[Any, type[Exception], type[Exception]]:
+    """The async client class and the two errors it raises that we tell apart."""
+    try:
+        from caldav.aio import AsyncDAVClient
+        from caldav.lib.error import AuthorizationError, DAVError
+    except ImportError as missing:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the CalDAV target needs the 'caldav' extra: pip install 'r7-pyrus-calendar[caldav]'"
+        ) from missing
+    return AsyncDAVClient, DAVError, AuthorizationError
+
+
+class CalDAVTarget:
+    """A CalDAV calendar at ``url``; ``username`` / ``password`` for HTTP auth (never shown
+    in reprs or messages). ``create_calendar``: make the calendar if it does not exist."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        create_calendar: bool = False,
+        timeout: int = 30,
+    ) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"url must be an http(s) URL of a calendar, got {url!r:.80}")
+        if parts.username or parts.password:
+            raise ValueError("url must not carry credentials: pass username and password")
+        self.url = url if url.endswith("/") else f"{url}/"
+        self.identity = self.url
+        self._username = username
+        self._password = password
+        self._create_calendar = create_calendar
+        self._timeout = timeout
+        self._client: Any = None
+        #: writes sent (PUT and DELETE), for the figures
+        self.writes = 0
+
+    def __repr__(self) -> str:
+        return f"CalDAVTarget({self.url!r}, username={self._username!r})"
+
+    def href(self, key: str) -> str:
+        """Where the item of ``key`` lives."""
+        digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+        return f"{self.url}sync-{digest}.ics"
+
+    async def open(self) -> None:
+        """Check the calendar exists and the credentials work (create it if asked)."""
+        if self._client is not None:
+            return
+        client_class, _, _ = _caldav()
+        self._client = client_class(
+            url=self.url,
+            username=self._username,
+            password=self._password,
+            timeout=self._timeout,
+            enable_rfc6764=False,
+        )
+        try:
+            answer = await self._send(self.url, "PROPFIND", _PROPFIND, {"Depth": "0"})
+            if answer.status == 404 and self._create_calendar:
+                body = _MKCALENDAR.format(name=self.url.rstrip("/").rsplit("/", 1)[-1])
+                made = await self._send(self.url, "MKCALENDAR", body, {})
+                if made.status not in (200, 201):
+                    raise SyncTargetError(
+                        f"cannot create the calendar {self.url}: HTTP {made.status}"
+                    )
+                return
+            if answer.status == 404:
+                raise SyncTargetError(
+                    f"no calendar at {self.url} (pass --create-calendar to create it)"
+                )
+            if answer.status != 207:
+                raise SyncTargetError(f"{self.url} answered HTTP {answer.status} to PROPFIND")
+            if b"calendar" not in _body(answer):
+                raise SyncTargetError(f"{self.url} is not a calendar collection")
+        except BaseException:
+            await self.close()
+            raise
+
+    def fingerprint(self, item: Item) -> str:
+        """The hash of the whole VEVENT: a CalDAV calendar keeps all of it."""
+        return item.hash
+
+    async def create(self, item: Item) -> Written:
+        """PUT with ``If-None-Match: *``; a 412 finds what an earlier try left there."""
+        href = self.href(item.key)
+        answer = await self._put(href, item, {"If-None-Match": "*"})
+        if answer.status in (200, 201, 204):
+            return Written(href, await self._etag(href, answer))
+        if answer.status != 412:
+            raise SyncTargetError(f"PUT {href} answered HTTP {answer.status}")
+        found = await self._ours(href, item.key)
+        if found is None:
+            raise SyncConflictError(f"{href} exists and was not written by this sync")
+        # Ours, left by a run that did not finish: overwrite it with the current version.
+        answer = await self._put(href, item, {"If-Match": found.etag or "*"})
+        if answer.status not in (200, 201, 204):
+            raise SyncConflictError(f"{href} changed while it was adopted (HTTP {answer.status})")
+        return Written(href, await self._etag(href, answer))
+
+    async def update(self, item: Item, entry: Entry, *, force: bool) -> Written:
+        """PUT with ``If-Match``; a 412 is a conflict unless ``force``."""
+        headers = {} if force or entry.etag is None else {"If-Match": entry.etag}
+        answer = await self._put(entry.target_id, item, headers)
+        if answer.status == 412:
+            raise SyncConflictError(
+                f"{entry.target_id} was edited on the server since the last sync; "
+                "left as it is (pass --force to overwrite)"
+            )
+        if answer.status not in (200, 201, 204):
+            raise SyncTargetError(f"PUT {entry.target_id} answered HTTP {answer.status}")
+        return Written(entry.target_id, await self._etag(entry.target_id, answer))
+
+    async def delete(self, entry: Entry, *, force: bool) -> None:
+        """DELETE with ``If-Match``; already gone is fine, a 412 a conflict unless ``force``."""
+        headers = {} if force or entry.etag is None else {"If-Match": entry.etag}
+        self.writes += 1
+        answer = await self._send(entry.target_id, "DELETE", "", headers)
+        if answer.status == 412:
+            raise SyncConflictError(
+                f"{entry.target_id} was edited on the server since the last sync; "
+                "not deleted (pass --force to delete it)"
+            )
+        if answer.status not in (200, 204, 404):
+            raise SyncTargetError(f"DELETE {entry.target_id} answered HTTP {answer.status}")
+
+    async def recover(self, intent: Intent, known: Iterable[str]) -> Written | None:
+        """The item at the key's href, if this sync wrote it."""
+        return await self._ours(self.href(intent.key), intent.key)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    # ---- requests --------------------------------------------------------------------------
+
+    async def _send(self, url: str, method: str, body: str, headers: dict[str, str]) -> Any:
+        if self._client is None:
+            raise SyncTargetError(f"{self!r} is not open")
+        _, dav_error, refused = _caldav()
+        try:
+            return await self._client.request(url, method, body, headers)
+        except dav_error as error:
+            if isinstance(error, refused):
+                raise SyncTargetError(
+                    f"{self.url} refused the credentials (set CALDAV_USERNAME / CALDAV_PASSWORD)"
+                ) from None
+            raise SyncTargetError(f"{method} {url}: {type(error).__name__}") from None
+        except OSError as error:
+            raise SyncTargetError(f"cannot reach {self.url}: {error}") from None
+
+    async def _put(self, href: str, item: Item, condition: dict[str, str]) -> Any:
+        self.writes += 1
+        return await self._send(href, "PUT", item.payload.decode(), {**_ICS, **condition})
+
+    async def _etag(self, href: str, answer: Any) -> str | None:
+        etag = answer.headers.get("ETag")
+        if etag:
+            return str(etag)
+        got = await self._send(href, "GET", "", {})  # a server that sends no ETag on PUT
+        return str(got.headers.get("ETag")) if got.headers.get("ETag") else None
+
+    async def _ours(self, href: str, key: str) -> Written | None:
+        got = await self._send(href, "GET", "", {})
+        if got.status != 200:
+            return None
+        body = _body(got)
+        uid = f"UID:{UID_PREFIX}{key}".encode()
+        if TAG.encode() not in body or uid not in body:
+            return None
+        etag = got.headers.get("ETag")
+        return Written(href, str(etag) if etag else None)
+
+
+_PROPFIND = (
+    '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:">'
+    "<D:prop><D:resourcetype/></D:prop></D:propfind>"
+)
+
+
+def _body(answer: Any) -> bytes:
+    # Unfolded (RFC 5545 continuation lines), whichever line ends the client left.
+    text = str(answer.raw).replace("\r\n", "\n").replace("\n ", "")
+    return text.encode()

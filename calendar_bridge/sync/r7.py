@@ -1,0 +1,128 @@
+"""The R7 target: one R7 calendar written through :class:`~r7cal.R7Client`.
+
+R7 events hold a name, a start, an end and whether they are all-day, and R7 has create and
+delete only: an update is a create of the new version followed by a delete of the old one
+(in that order, so the calendar is never without the item). The engine records the write
+before it is made; after a crash between the two halves, :meth:`R7Target.recover` finds
+the event that was created (same name and times, an id the state does not know) and deletes
+the old one, so a re-run never creates it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from calendar_transport.errors import NotFoundError
+from r7cal import R7Client
+from r7cal.models import Event
+
+from ..ical import require_icalendar
+from .engine import Item, SyncTargetError, Written
+from .state import Entry, Intent
+
+__all__ = ["R7Target"]
+
+_Times = tuple[str, datetime | date, datetime | date | None, bool]
+
+
+def _times(event: Any) -> _Times:
+    start = event["DTSTART"].dt
+    end = event["DTEND"].dt if "DTEND" in event else None
+    all_day = not isinstance(start, datetime)
+    if end is None and not all_day:
+        end = start  # RFC 5545: a timed VEVENT without DTEND lasts no time
+    return str(event.get("SUMMARY", "")), start, end, all_day
+
+
+class R7Target:
+    """The R7 calendar ``calendar_id``, written with the caller's open ``client``."""
+
+    def __init__(self, client: R7Client, calendar_id: int) -> None:
+        if not isinstance(client, R7Client):
+            raise TypeError(f"client must be an R7Client, not {type(client).__name__}")
+        if isinstance(calendar_id, bool) or not isinstance(calendar_id, int) or calendar_id < 1:
+            raise ValueError(f"calendar_id must be a positive int, got {calendar_id!r}")
+        self._client = client
+        self.calendar_id = calendar_id
+        self.identity = f"r7:{client.transport.base_url}/calendar/{calendar_id}"
+        #: creates and deletes sent, for the figures
+        self.writes = 0
+
+    def __repr__(self) -> str:
+        return f"R7Target(calendar_id={self.calendar_id})"
+
+    async def open(self) -> None:
+        """Check the calendar exists for this user."""
+        calendars = await self._client.calendars.list()
+        if not any(calendar.id == self.calendar_id for calendar in calendars):
+            raise SyncTargetError(
+                f"R7 has no calendar {self.calendar_id} for this user (see `r7cal calendars list`)"
+            )
+
+    def fingerprint(self, item: Item) -> str:
+        """The hash of what R7 keeps: name, times, all-day."""
+        name, start, end, all_day = _times(item.event)
+        text = f"{name}\n{start.isoformat()}\n{end.isoformat() if end else '-'}\n{all_day}"
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    async def create(self, item: Item) -> Written:
+        """One ``events.create`` (never retried by the transport)."""
+        name, start, end, all_day = _times(item.event)
+        self.writes += 1
+        created = await self._client.events.create(
+            start, end, name=name or None, calendar_id=self.calendar_id, all_day=all_day
+        )
+        return Written(str(created.id), None)
+
+    async def update(self, item: Item, entry: Entry, *, force: bool) -> Written:
+        """Create the new version, then delete the old one."""
+        written = await self.create(item)
+        await self.delete(entry, force=force)
+        return written
+
+    async def delete(self, entry: Entry, *, force: bool) -> None:
+        """``events.delete``; an event already gone is fine."""
+        self.writes += 1
+        with contextlib.suppress(NotFoundError):
+            await self._client.events.delete(int(entry.target_id))
+
+    async def recover(self, intent: Intent, known: Iterable[str]) -> Written | None:
+        """The event an unfinished create left (and the old one of an update deleted)."""
+        if not intent.payload:
+            return None
+        calendar = require_icalendar().Calendar.from_ical(intent.payload)
+        event = next(iter(calendar.walk("VEVENT")))
+        name, start, end, all_day = _times(event)
+        low = _moment(start) - timedelta(days=1)
+        high = _moment(end or start) + timedelta(days=1)
+        taken = set(known)
+        if intent.previous is not None:
+            taken.add(intent.previous.target_id)
+        found: Event | None = None
+        for candidate in await self._client.events.list([self.calendar_id], low, high):
+            if str(candidate.id) in taken or (candidate.name or "") != name:
+                continue
+            if all_day and candidate.is_all_day and candidate.start_day == start:
+                found = candidate
+                break
+            if not all_day and candidate.start_date == start:
+                found = candidate
+                break
+        if found is None:
+            return None
+        if intent.op == "update" and intent.previous is not None:
+            await self.delete(intent.previous, force=True)
+        return Written(str(found.id), None)
+
+    async def close(self) -> None:
+        """The client is the caller's: nothing to close."""
+
+
+def _moment(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)

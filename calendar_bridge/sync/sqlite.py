@@ -1,0 +1,226 @@
+"""A sync state in the watch state's SQLite file: tables of its own (``sync_*``) beside the
+watch's, the file checked by :class:`~calendar_transport.watch.SqliteWatchState` (ours, not
+newer, not corrupt, writable) before this state touches it. One transaction per run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Final, TypeVar
+
+from calendar_transport.watch import SqliteWatchState, WatchStateError
+
+from .state import Entry, Intent, Operation, SyncSnapshot, SyncStateError
+
+__all__ = ["SqliteSyncState"]
+
+R = TypeVar("R")
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS sync_runs (
+    sync TEXT PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_items (
+    sync TEXT NOT NULL, key TEXT NOT NULL, target_id TEXT NOT NULL, etag TEXT,
+    hash TEXT NOT NULL, until TEXT, PRIMARY KEY (sync, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_intents (
+    sync TEXT NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL, target_id TEXT, etag TEXT,
+    hash TEXT, until TEXT, payload BLOB NOT NULL, PRIMARY KEY (sync, key)
+) WITHOUT ROWID;
+"""
+_OPERATIONS: Final[tuple[Operation, ...]] = ("create", "update", "delete")
+
+
+class SqliteSyncState:
+    """A :class:`~calendar_bridge.sync.SyncState` in the SQLite file at ``path`` (the same
+    file a watch may use; created if missing)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._checker = SqliteWatchState(path)  # checks the argument now
+        self.path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteSyncState({str(self.path)!r})"
+
+    async def open(self) -> None:
+        """Check the file (as a watch state does), then add the sync tables if missing."""
+        if self._executor is not None:
+            return
+        try:
+            await self._checker.open()
+        except WatchStateError as error:
+            raise SyncStateError(str(error)) from None
+        finally:
+            await self._checker.close()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sync-sqlite")
+        try:
+            await self._run(self._open)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def load(self, sync: str) -> SyncSnapshot:
+        """The sync as last committed."""
+        return await self._run(lambda: self._load(sync))
+
+    async def begin(self, sync: str, source: str, target: str, intents: Sequence[Intent]) -> None:
+        """Record the planned writes (one transaction)."""
+        planned = list(intents)
+        await self._run(lambda: self._begin(sync, source, target, planned))
+
+    async def commit(
+        self,
+        sync: str,
+        source: str,
+        target: str,
+        put: Mapping[str, Entry],
+        drop: Sequence[str],
+        done: Sequence[str],
+    ) -> None:
+        """Store one run in one transaction."""
+        stored, gone, finished = dict(put), list(drop), list(done)
+        await self._run(lambda: self._commit(sync, source, target, stored, gone, finished))
+
+    async def close(self) -> None:
+        """Close the file and stop the worker thread."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        db, self._db = self._db, None
+        if db is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, db.close)
+        executor.shutdown(wait=False)
+
+    # ---- on the worker thread ----------------------------------------------------------------
+
+    async def _run(self, work: Callable[[], R]) -> R:
+        if self._executor is None:
+            raise SyncStateError(f"{self!r} is not open (call open() first)")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except sqlite3.DatabaseError as error:
+            raise SyncStateError(f"sync state {str(self.path)!r}: {error}") from None
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        self._db = db
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise SyncStateError(f"{self!r} is not open (call open() first)")
+        return self._db
+
+    def _load(self, sync: str) -> SyncSnapshot:
+        db = self._conn()
+        row = db.execute("SELECT source, target FROM sync_runs WHERE sync = ?", (sync,)).fetchone()
+        entries = {
+            key: Entry(target_id, etag, digest, _when(until))
+            for key, target_id, etag, digest, until in db.execute(
+                "SELECT key, target_id, etag, hash, until FROM sync_items WHERE sync = ?", (sync,)
+            )
+        }
+        intents = [
+            Intent(
+                _operation(op),
+                key,
+                None if target_id is None else Entry(target_id, etag, digest or "", _when(until)),
+                bytes(payload),
+            )
+            for key, op, target_id, etag, digest, until, payload in db.execute(
+                "SELECT key, op, target_id, etag, hash, until, payload FROM sync_intents "
+                "WHERE sync = ? ORDER BY key",
+                (sync,),
+            )
+        ]
+        source, target = ("", "") if row is None else (str(row[0]), str(row[1]))
+        return SyncSnapshot(source, target, entries, intents)
+
+    def _begin(self, sync: str, source: str, target: str, intents: list[Intent]) -> None:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._identity(db, sync, source, target)
+            db.executemany(
+                "INSERT OR REPLACE INTO sync_intents "
+                "(sync, key, op, target_id, etag, hash, until, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        sync,
+                        intent.key,
+                        intent.op,
+                        *_entry_row(intent.previous),
+                        intent.payload,
+                    )
+                    for intent in intents
+                ),
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _commit(
+        self,
+        sync: str,
+        source: str,
+        target: str,
+        put: dict[str, Entry],
+        drop: list[str],
+        done: list[str],
+    ) -> None:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._identity(db, sync, source, target)
+            db.executemany(
+                "DELETE FROM sync_items WHERE sync = ? AND key = ?", ((sync, k) for k in drop)
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO sync_items (sync, key, target_id, etag, hash, until) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                ((sync, key, *_entry_row(entry)) for key, entry in put.items()),
+            )
+            db.executemany(
+                "DELETE FROM sync_intents WHERE sync = ? AND key = ?", ((sync, k) for k in done)
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @staticmethod
+    def _identity(db: sqlite3.Connection, sync: str, source: str, target: str) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO sync_runs (sync, source, target) VALUES (?, ?, ?)",
+            (sync, source, target),
+        )
+
+
+def _entry_row(entry: Entry | None) -> tuple[str | None, str | None, str | None, str | None]:
+    if entry is None:
+        return None, None, None, None
+    until = None if entry.until is None else entry.until.isoformat()
+    return entry.target_id, entry.etag, entry.hash, until
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _operation(value: str) -> Operation:
+    for op in _OPERATIONS:
+        if op == value:
+            return op
+    raise SyncStateError(f"unknown operation {value!r} in a sync state")
