@@ -66,7 +66,7 @@ async def _feed(count: int) -> tuple[float, list[float], int, int, int]:
                 rate = len(full) / (time.perf_counter() - started)
                 conditional: list[float] = []
                 await asyncio.gather(*(fetch(jobs, True, conditional) for jobs in shares()))
-                return rate, conditional, pyrus.calendar_requests, feed.watch.polls, len(full)
+                return rate, conditional, pyrus.stats.calendar_requests, feed.watch.polls, len(full)
 
 
 def feed_rows(*, quick: bool = False) -> list[Row]:

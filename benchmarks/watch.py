@@ -101,7 +101,7 @@ async def _measure(served: Served, tasks: int, repetitions: int, folder: str) ->
             assert first == tasks, f"the first poll reported {first} of {tasks} tasks"
             for rep in range(repetitions + 1):  # the first round is the warm-up
                 for side in ["poll", "walk"] if rep % 2 else ["walk", "poll"]:
-                    before = pyrus.calendar_requests
+                    before = pyrus.stats.calendar_requests
                     started = time.perf_counter()
                     if side == "poll":
                         assert await _poll(watch, clock) == 0, "an unchanged poll reported"
@@ -109,7 +109,7 @@ async def _measure(served: Served, tasks: int, repetitions: int, folder: str) ->
                         _, _, count = await sdk_walk(pyrus)
                         assert count == tasks
                     elapsed = time.perf_counter() - started
-                    requests[side] = pyrus.calendar_requests - before
+                    requests[side] = pyrus.stats.calendar_requests - before
                     if rep:
                         samples[side].append(elapsed)
             gc.collect()

@@ -232,11 +232,11 @@ async def test_fifty_clients_cause_one_poll_per_interval(fake: FakePyrusServer, 
                 return codes
 
             first = await asyncio.gather(*(client() for _ in range(50)))
-            assert pyrus.calendar_requests == 1  # one poll, one request, for 200 fetches
+            assert pyrus.stats.calendar_requests == 1  # one poll, one request, for 200 fetches
             for _ in range(3):
                 await gate.poll()
                 await asyncio.gather(*(client() for _ in range(50)))
-    assert pyrus.calendar_requests == 4  # four intervals: four polls
+    assert pyrus.stats.calendar_requests == 4  # four intervals: four polls
     assert all(codes == [200, 304, 304, 304] for codes in first)
     assert feed.served == 50 * 4  # each client's first fetch of each interval
     assert feed.not_modified == 50 * 3 * 4
@@ -288,7 +288,7 @@ async def test_a_state_from_another_source_is_refused(
         with pytest.raises(FeedStateError, match="keeps the feed of 'pyrus/"):
             async with feed:
                 pass
-    assert pyrus.calendar_requests == 1  # the refused feed sent nothing
+    assert pyrus.stats.calendar_requests == 1  # the refused feed sent nothing
 
 
 @pytest.mark.parametrize(

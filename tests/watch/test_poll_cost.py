@@ -48,8 +48,8 @@ async def test_an_unchanged_poll_costs_what_one_iter_calendar_costs(order: Order
         )
         async with watch:
             assert len(await drain(watch, clock)) == 10_000
-            before = pyrus.calendar_requests
+            before = pyrus.stats.calendar_requests
             assert await drain(watch, clock, waits=1) == []
-            poll = pyrus.calendar_requests - before
+            poll = pyrus.stats.calendar_requests - before
     assert watch.polls == 2
     assert poll <= walk.requests, f"a poll made {poll} requests, a walk {walk.requests}"
