@@ -545,8 +545,9 @@ def _limiter(
 
 
 def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool) -> Window:
-    start = require_aware(start, "start")
-    end = require_aware(end, "end")
+    utc_start, utc_end = require_aware(start, "start"), require_aware(end, "end")
+    days = (start.date(), end.date())  # the caller's own dates: DueDate selects by date
+    start, end = utc_start, utc_end
     require_range(start, end, strict=True)
     require_bool(meetings, "include_meetings")
     try:
@@ -555,8 +556,10 @@ def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool)
         raise ValueError(f"filters={filters!r:.60}: {error}") from None
     # The wire has whole seconds only: round outwards so the window asked for is covered
     # (up to the last second there is: rounding datetime.max up would overflow).
+    utc_days = (start.date(), end.date())
     end = _LAST_SECOND if end > _LAST_SECOND else ceil_second(end)
-    return Window(floor_second(start), end, mask, meetings)
+    moved = mask & CalendarFilter.DUE_DATE and days != utc_days
+    return Window(floor_second(start), end, mask, meetings, days if moved else None)
 
 
 _LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)

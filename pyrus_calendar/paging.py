@@ -122,6 +122,10 @@ class Window:
     end: datetime
     mask: CalendarFilter
     meetings: bool = False
+    #: the caller's own first and last dates, where they differ from the UTC dates of
+    #: ``start`` / ``end``: ``DueDate`` selects by date, and "today" in Moscow is not the UTC
+    #: date of its first instant
+    days: tuple[date, date] | None = None
 
     def __str__(self) -> str:
         return f"{format_utc(self.start)}..{format_utc(self.end)} filter_mask={int(self.mask)}"
@@ -135,6 +139,30 @@ class Window:
     def mixed(self) -> bool:
         """Whether the mask mixes ``DueDate`` (whole days) with time-based bits."""
         return bool(self.mask & CalendarFilter.DUE_DATE) and not self.by_day
+
+    def day_part(self) -> Window:
+        """The ``DueDate`` request for this window's dates: the caller's own dates, asked for
+        as the UTC day they name (the server reads the dates of the UTC bounds)."""
+        if self.days is None:
+            return Window(self.start, self.end, CalendarFilter.DUE_DATE, False)
+        first, last = self.days
+        start = datetime.combine(first, time(), tzinfo=UTC)
+        end = datetime.combine(last, _LAST_SECOND, tzinfo=UTC)
+        return Window(start, end, CalendarFilter.DUE_DATE, False)
+
+    def roots(self) -> list[tuple[Window, bool]]:
+        """The windows a walk starts from, each with whether it is asked for tasks: the window
+        itself, or, when the caller's dates are not the UTC dates, its time-based part (with
+        the meetings) and its ``DueDate`` part apart."""
+        if self.days is None or not self.mask & CalendarFilter.DUE_DATE:
+            return [(self, True)]
+        roots = [(self.day_part(), True)]
+        if self.mixed:
+            time_bits = CalendarFilter(self.mask & ~CalendarFilter.DUE_DATE)
+            roots.insert(0, (Window(self.start, self.end, time_bits, self.meetings), True))
+        elif self.meetings:  # meetings are selected by time: the caller's instants, no tasks
+            roots.insert(0, (Window(self.start, self.end, CalendarFilter.DUE, True), False))
+        return roots
 
 
 # ---- the skim: what a cut page tells, decoded without building models ---------------------
@@ -258,7 +286,7 @@ def split_window(
         time_bits = CalendarFilter(window.mask & ~CalendarFilter.DUE_DATE)
         return [
             Window(window.start, window.end, time_bits, window.meetings),
-            Window(window.start, window.end, CalendarFilter.DUE_DATE, False),
+            window.day_part(),
         ]
     if window.by_day and window.meetings and mode == "disjoint":
         mode = "shared"  # disjoint days would leave the second between them to no part
@@ -455,8 +483,11 @@ class CalendarWalk(Generic[T]):
     # ---- the loop --------------------------------------------------------------------------
 
     async def _walk(self) -> AsyncGenerator[Any, None]:
-        first = self._first
-        nodes = [_node(first, _Scale(), 1.0, self._want_tasks)]
+        nodes = [
+            _node(root, _Scale(), 1.0, self._want_tasks and tasks)
+            for root, tasks in self._first.roots()
+            if root.meetings or (self._want_tasks and tasks)  # a root asking for nothing: none
+        ]
         lookahead = max(2 * self._concurrency, 2)
         running: dict[asyncio.Task[Answer], _Node] = {}
         # Answers are settled in the order their requests were sent, whatever order they
