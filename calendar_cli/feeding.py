@@ -28,7 +28,7 @@ def listen_argument(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def add_feed_options(parser: argparse.ArgumentParser) -> None:
+def add_feed_options(parser: argparse.ArgumentParser, *, name: str) -> None:
     """``--listen``, ``--public-url``, ``--name`` and the watch's window options."""
     group = parser.add_argument_group("feed")
     group.add_argument(
@@ -45,7 +45,11 @@ def add_feed_options(parser: argparse.ArgumentParser) -> None:
         help="the https:// address the reverse proxy serves this feed at (for the printed URL)",
     )
     group.add_argument(
-        "--name", type=text_argument, metavar="TEXT", help="the calendar's name in the app"
+        "--name",
+        type=text_argument,
+        metavar="TEXT",
+        default=name,
+        help=f"the calendar's name in the app (default: {name})",
     )
     add_watch_options(parser)
 

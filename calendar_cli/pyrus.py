@@ -408,7 +408,7 @@ def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pyrus-calendar`` argument parser."""
-    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; negative with =: --from=-2d"
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --to=-2d"
     parser = CommandParser(
         prog=PROGRAM,
         description="Pyrus calendar tasks and meetings from the command line. Every page "
@@ -462,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(feed, nested=True)
     _add_selection(feed)
     feed.add_argument("--meetings", action="store_true", help="meetings too")
-    add_feed_options(feed)
+    add_feed_options(feed, name="Pyrus calendar")
     sync = commands.add_parser(
         "sync",
         help="mirror the window into a CalDAV or R7 calendar",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import io
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TextIO
@@ -18,6 +19,7 @@ from typing import TextIO
 from calendar_transport import RetryPolicy
 from calendar_transport.watch.engine import check_watch
 from r7cal.client import R7Client
+from r7cal.events import DEFAULT_WINDOW, MAX_WINDOWS
 from r7cal.models import AccessLevel, Calendar, Event
 from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
 
@@ -192,6 +194,13 @@ def _when(event: Event, value: datetime | None, *, end: bool = False) -> str:
 _EVENT_HEADERS = ["START", "END", "NAME", "CALENDAR", "ID"]
 
 
+def _window_for(start: datetime, end: datetime) -> timedelta:
+    # A listing follows the whole range a person typed: past MAX_WINDOWS months (a range to
+    # year 9999), each request covers more days instead of the listing being refused.
+    days = math.ceil((end - start) / MAX_WINDOWS / timedelta(days=1))
+    return max(DEFAULT_WINDOW, timedelta(days=days))
+
+
 async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.to < args.start:
         raise ValueError("--to must not be before --from")
@@ -201,7 +210,7 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     baseline = r7.stats.attempts
     progress = Progress(err)
     events = track(
-        r7.events.iterate(ids, args.start, args.to),
+        r7.events.iterate(ids, args.start, args.to, window=_window_for(args.start, args.to)),
         progress,
         lambda: r7.stats.attempts - baseline,
     )
@@ -377,7 +386,7 @@ def _leaf(
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``r7cal`` argument parser."""
-    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; negative with =: --from=-2d"
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --to=-2d"
     parser = CommandParser(
         prog=PROGRAM,
         description="R7-Office calendars and events from the command line.",
@@ -386,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         "r7cal --demo events list",
     )
     _add_connection(parser, nested=False)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{calendars,events}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{calendars,events,feed}")
 
     calendars = groups.add_parser("calendars", help="list, create, delete, clear, share")
     cal_actions = calendars.add_subparsers(dest="action", required=True)
@@ -405,7 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--user", dest="users", type=id_argument, action="append", required=True, help="a user id"
     )
     share.add_argument(
-        "--access", type=str.upper, choices=["READ", "WRITE", "FULL"], default="READ"
+        "--access",
+        type=str.lower,
+        choices=["read", "write", "full"],
+        default="read",
+        help="read, write or full (default: read)",
     )
 
     events = groups.add_parser("events", help="list, watch, create, delete")
@@ -452,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a calendar id (repeatable; default: every calendar you see when it starts)",
     )
-    add_feed_options(feed)
+    add_feed_options(feed, name="R7 events")
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)

@@ -138,7 +138,9 @@ def check_watch(
     lookback = _span(lookback, "lookback")
     horizon = _span(horizon, "horizon")
     if horizon < lookback:
-        raise ValueError(f"horizon ({horizon}) must not be shorter than lookback ({lookback})")
+        raise ValueError(
+            f"horizon ({_spoken(horizon)}) must not be shorter than lookback ({_spoken(lookback)})"
+        )
     if horizon == timedelta(0):
         raise ValueError("horizon must be positive: the window would be empty")
     if isinstance(interval, bool) or not isinstance(interval, int | float):
@@ -465,3 +467,11 @@ class Watch(Generic[T]):
             key=stored.key,
             seen_at=stored.seen_at,
         )
+
+
+def _spoken(span: timedelta) -> str:
+    # "2d", "12h", "1d12h": as a person types a duration, not timedelta's "2 days, 0:00:00".
+    seconds = int(span.total_seconds())
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m")]
+    text = "".join(f"{count}{unit}" for count, unit in parts if count)
+    return text or f"{seconds}s"

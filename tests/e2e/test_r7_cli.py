@@ -289,3 +289,17 @@ def test_ics_without_the_extra_says_how_to_install_it(
     assert run.code == cli.EXIT_USAGE
     assert "pip install 'r7-pyrus-calendar[ics]'" in run.err
     assert "demo" not in run.err  # refused before anything started
+
+
+def test_a_listing_to_the_end_of_the_calendar_is_followed_not_refused(
+    server: FakeR7Server, r7: Runner
+) -> None:
+    run = r7(
+        "events", "create", "Far", "--start", "9000-01-01T09:00Z", "--end", "9000-01-01T10:00Z"
+    )
+    assert run.code == 0, run
+    # 2026..9999 in 31-day windows would be ~85,000 requests: the CLI widens its windows.
+    listing = r7("events", "list", "--from", "2026-12-01", "--to", "9999-12-31")
+    assert listing.code == 0, listing
+    assert "Far" in listing.out
+    assert len(server.requests_to("/api/v1/events")) <= 10_001
