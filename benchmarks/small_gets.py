@@ -17,7 +17,7 @@ from r7cal import R7Client
 from .report import Row, median, ms, ratio
 from .servers import Served, ServerProcess, r7_server
 
-TARGET = 1.10
+TARGET = 1.05  # issue 13: no measurable cost without hooks
 CALENDARS = 5  # the main calendar and four more: a listing of about 1.3 KB
 PATH = "/api/v1/email/Calendars"
 SLICES = 8  # each side's requests run in this many slices, alternating with the other side's
