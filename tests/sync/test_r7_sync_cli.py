@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from calendar_cli.r7 import main
-from r7cal import R7Client
 from r7cal.testing import FakeR7Server
-from tests.e2e.support import Background, served
+from tests.e2e.support import Background
 
-from .conftest import PASSWORD, USER, Radicale
-
-R7_LOGIN, R7_PASSWORD = "user_test", "TestPassword"
-
-
-def _soon(hours: float) -> datetime:
-    # The command syncs around the real clock: events sit well inside [now - 1d, now + 30d].
-    return (datetime.now(UTC) + timedelta(hours=hours)).replace(microsecond=0)
+from .conftest import PASSWORD, Radicale
+from .support import R7_PASSWORD, edit_r7, seed_r7, summaries
 
 
 def _run(*argv: str) -> tuple[int, str, str]:
@@ -33,66 +25,18 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture
-def r7(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeR7Server, Background]]:
-    """A FakeR7Server on its own loop (the command runs its own), credentials in the env."""
-    with served(FakeR7Server(seed=3)) as (fake, background):
-        monkeypatch.delenv("R7_TOKEN", raising=False)
-        monkeypatch.setenv("R7_BASE_URL", fake.url)
-        monkeypatch.setenv("R7_LOGIN", R7_LOGIN)
-        monkeypatch.setenv("R7_PASSWORD", R7_PASSWORD)
-        monkeypatch.setenv("CALDAV_USERNAME", USER)
-        monkeypatch.setenv("CALDAV_PASSWORD", PASSWORD)
-        yield fake, background
-
-
-async def _seed(url: str) -> tuple[int, list[int]]:
-    async with R7Client(url, login=R7_LOGIN, password=R7_PASSWORD) as r7:
-        calendar = await r7.calendars.create(name="Team")
-        ids = []
-        for number in range(3):
-            start = _soon(2 + number)
-            made = await r7.events.create(
-                start, start + timedelta(hours=1), name=f"meeting {number}", calendar_id=calendar.id
-            )
-            ids.append(made.id)
-        day = date.today() + timedelta(days=2)
-        holiday = await r7.events.create(
-            day, day + timedelta(days=1), name="holiday", calendar_id=calendar.id, all_day=True
-        )
-        ids.append(holiday.id)
-        return calendar.id, ids
-
-
-async def _edit(url: str, calendar_id: int, gone: int) -> None:
-    async with R7Client(url, login=R7_LOGIN, password=R7_PASSWORD) as r7:
-        await r7.events.delete(gone)
-        start = _soon(8)
-        await r7.events.create(
-            start, start + timedelta(hours=1), name="new one", calendar_id=calendar_id
-        )
-
-
-def _summaries(radicale: Radicale) -> list[str]:
-    found = []
-    for text in radicale.events().values():
-        line = next(line for line in text.splitlines() if line.startswith("SUMMARY:"))
-        found.append(line.removeprefix("SUMMARY:"))
-    return sorted(found)
-
-
 def test_round_trip_rerun_writes_nothing_and_edits_arrive(
-    r7: tuple[FakeR7Server, Background], radicale_auth: Radicale, tmp_path: Path
+    served_r7: tuple[FakeR7Server, Background], radicale_auth: Radicale, tmp_path: Path
 ) -> None:
-    fake, background = r7
-    calendar_id, ids = background.call(_seed(fake.url))
+    fake, background = served_r7
+    calendar_id, ids = background.call(seed_r7(fake.url))
     url = radicale_auth.make_calendar()
     state = str(tmp_path / "state.db")
     argv = ("sync", "caldav", url, "--state", state, "--calendar", str(calendar_id))
     code, _, err = _run(*argv)
     assert code == 0, err
     assert "4 created, 0 updated, 0 deleted, 0 unchanged" in err
-    assert _summaries(radicale_auth) == ["holiday", "meeting 0", "meeting 1", "meeting 2"]
+    assert summaries(radicale_auth) == ["holiday", "meeting 0", "meeting 1", "meeting 2"]
     texts = list(radicale_auth.events().values())
     assert all("UID:sync-" in text and "X-R7-PYRUS-SYNC" in text for text in texts)
     holiday = next(text for text in texts if "SUMMARY:holiday" in text)
@@ -102,20 +46,20 @@ def test_round_trip_rerun_writes_nothing_and_edits_arrive(
     assert code == 0, err
     assert "0 created, 0 updated, 0 deleted, 4 unchanged" in err
 
-    background.call(_edit(fake.url, calendar_id, ids[0]))
+    background.call(edit_r7(fake.url, calendar_id, ids[0]))
     code, _, err = _run(*argv)
     assert code == 0, err
     assert "1 created, 0 updated, 1 deleted, 3 unchanged" in err
-    assert _summaries(radicale_auth) == ["holiday", "meeting 1", "meeting 2", "new one"]
+    assert summaries(radicale_auth) == ["holiday", "meeting 1", "meeting 2", "new one"]
     assert PASSWORD not in err
     assert R7_PASSWORD not in err
 
 
 def test_watch_ends_after_its_polls_with_what_it_wrote(
-    r7: tuple[FakeR7Server, Background], radicale_auth: Radicale, tmp_path: Path
+    served_r7: tuple[FakeR7Server, Background], radicale_auth: Radicale, tmp_path: Path
 ) -> None:
-    fake, background = r7
-    calendar_id, _ = background.call(_seed(fake.url))
+    fake, background = served_r7
+    calendar_id, _ = background.call(seed_r7(fake.url))
     url = radicale_auth.make_calendar()
     state = str(tmp_path / "state.db")
     code, _, err = _run(
@@ -144,13 +88,13 @@ def test_watch_ends_after_its_polls_with_what_it_wrote(
     ],
 )
 def test_bad_input_is_one_line_exit_2_before_any_request(
-    r7: tuple[FakeR7Server, Background],
+    served_r7: tuple[FakeR7Server, Background],
     radicale: Radicale,
     tmp_path: Path,
     argv: tuple[str, ...],
     message: str,
 ) -> None:
-    fake, _ = r7
+    fake, _ = served_r7
     url = radicale.make_calendar()
     state = str(tmp_path / "state.db")
     filled = [url if part == "URL" else state if part == "S" else part for part in argv]
@@ -165,10 +109,10 @@ def test_bad_input_is_one_line_exit_2_before_any_request(
 
 
 def test_a_missing_calendar_is_one_line_exit_2_and_nothing_written(
-    r7: tuple[FakeR7Server, Background], radicale: Radicale, tmp_path: Path
+    served_r7: tuple[FakeR7Server, Background], radicale: Radicale, tmp_path: Path
 ) -> None:
-    fake, background = r7
-    background.call(_seed(fake.url))
+    fake, background = served_r7
+    background.call(seed_r7(fake.url))
     radicale.make_calendar("other")
     code, _, err = _run(
         "sync", "caldav", radicale.calendar_url("work"), "--state", str(tmp_path / "x.db")
