@@ -94,6 +94,8 @@ def test_polls_without_watch_is_refused_before_any_request(
     state = tmp_path / "state.db"
     code, _, err = _run("sync", "caldav", url, "--state", str(state), "--polls", "2")
     assert code == 2
-    assert err.strip().splitlines() == ["pyrus-calendar: invalid input: --polls works with --watch only"]
+    assert err.strip().splitlines() == [
+        "pyrus-calendar: invalid input: --polls works with --watch only"
+    ]
     assert not state.exists()
     assert radicale_auth.events() == {}
