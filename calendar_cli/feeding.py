@@ -12,7 +12,7 @@ from calendar_bridge.feed import FeedServer, FeedStateError, WatchFactory
 from calendar_transport.watch import WatchStateError
 
 from .common import EXIT_OK, say, text_argument
-from .watching import PollLimit, _stop_on_signals, add_watch_options
+from .watching import PollLimit, add_watch_options, stop_on_signals
 
 __all__ = ["add_feed_options", "listen_argument", "run_feed"]
 
@@ -98,7 +98,7 @@ async def run_feed(
         say(err, program, "subscribe to the URL above; it is a secret: share it like a password")
         if not feed.url.startswith("https://"):
             say(err, program, "plain HTTP: publish it through a reverse proxy with TLS")
-        with _stop_on_signals(stopping):
+        with stop_on_signals(stopping):
             serving = asyncio.ensure_future(feed.serve_forever())
             stopped = asyncio.ensure_future(stopping.wait())
             done, _ = await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -48,7 +48,7 @@ from .common import (
     write_output,
 )
 from .feeding import add_feed_options, run_feed
-from .syncing import add_sync_options
+from .syncing import add_sync_options, check_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -71,6 +71,8 @@ def main(
 async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run parsed arguments: connect (or start the demo server), then list or watch."""
     watching = args.command in ("watch", "feed", "sync")
+    if args.command == "sync":
+        check_sync_options(args)
     if args.command == "feed" and not args.state:
         raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
     if watching and output_mode(args) == "ics":
@@ -196,10 +198,10 @@ async def _sync(
     """``sync caldav URL`` / ``sync r7 --calendar ID``: the window mirrored there."""
     from urllib.parse import urlsplit
 
-    from calendar_bridge.sync import R7Target, SqliteSyncState, Sync
+    from calendar_bridge.sync import R7Target
     from r7cal import R7Client
 
-    from .syncing import caldav_target, run_sync
+    from .syncing import caldav_target, make_sync, run_sync
 
     if args.target == "caldav":
         target = caldav_target(args.calendar_url, args)
@@ -215,22 +217,18 @@ async def _sync(
         )
         await stack.enter_async_context(r7)
         target = R7Target(r7, args.calendar)
-    mask, meetings = args.filter, args.meetings
-    sync = Sync(
+    mask, meetings, everyone = args.filter, args.meetings, args.all_accessed
+    sync = make_sync(
         lambda start, end: (
-            pyrus.walk(start, end, filters=mask)
+            pyrus.walk(start, end, filters=mask, all_accessed_tasks=everyone)
             if meetings
-            else pyrus.iter_calendar(start, end, filters=mask)
+            else pyrus.iter_calendar(start, end, filters=mask, all_accessed_tasks=everyone)
         ),
         target,
         # The account and the selection name the source (not the port: the demo's changes).
         source=f"pyrus:{urlsplit(pyrus.transport.base_url).hostname}/{pyrus.auth.login_name}"
-        f"/mask={int(mask)}/meetings={int(meetings)}",
-        state=SqliteSyncState(args.state),
-        lookback=args.lookback,
-        horizon=args.horizon,
-        force=args.force,
-        force_delete=args.force_delete,
+        f"/mask={int(mask)}/meetings={int(meetings)}" + ("/all-accessed" if everyone else ""),
+        args=args,
     )
     return await run_sync(
         sync,
@@ -238,13 +236,17 @@ async def _sync(
         out,
         err,
         program=PROGRAM,
-        watch=lambda: pyrus.watch(
+        watch=lambda sleep: pyrus.watch(
             filters=mask,
             lookback=args.lookback,
             horizon=args.horizon,
             interval=args.interval,
             state=state,
             include_meetings=meetings,
+            all_accessed_tasks=everyone,
+            # its own name: a `watch` on the same --state file keeps its own changes
+            name=f"sync {sync.name}",
+            sleep=sleep,
         ),
     )
 

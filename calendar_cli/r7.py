@@ -45,6 +45,7 @@ from .common import (
     write_output,
 )
 from .feeding import add_feed_options, run_feed
+from .syncing import add_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -297,6 +298,51 @@ async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO
             await state.close()
 
 
+async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``sync caldav URL``: the window of the calendars' events mirrored into CalDAV."""
+    from urllib.parse import urlsplit
+
+    from .syncing import caldav_target, check_sync_options, make_sync, run_sync
+
+    # All checked before the first request (the calendars are listed before syncing).
+    check_sync_options(args)
+    check_watch(args.lookback, args.horizon, args.interval)
+    target = caldav_target(args.calendar_url, args)
+    state = await open_state(args.state)
+    try:
+        ids = sorted(set(args.calendars or [c.id for c in await r7.calendars.list()]))
+        if not ids:
+            raise ValueError("no calendars to sync: you see none (create one or pass --calendar)")
+        sync = make_sync(
+            lambda start, end: r7.events.iterate(ids, start, end),
+            target,
+            # The account and the calendars name the source (not the port: the demo's changes).
+            source=f"r7:{urlsplit(r7.transport.base_url).hostname}/{r7.auth.login_name or ''}"
+            f"/calendars={','.join(map(str, ids))}",
+            args=args,
+        )
+        return await run_sync(
+            sync,
+            args,
+            out,
+            err,
+            program=PROGRAM,
+            watch=lambda sleep: r7.events.watch(
+                ids,
+                lookback=args.lookback,
+                horizon=args.horizon,
+                interval=args.interval,
+                state=state,
+                # its own name: an `events watch` on the same --state keeps its own changes
+                name=f"sync {sync.name}",
+                sleep=sleep,
+            ),
+        )
+    finally:
+        if state is not None:
+            await state.close()
+
+
 def _describe(event: Event) -> str:
     when = _when(event, event.start_date)
     return f"event {event.id}  {when}  {event.name or ''}  (calendar {event.calendar_id or '?'})"
@@ -395,7 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
         "r7cal --demo events list",
     )
     _add_connection(parser, nested=False)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{calendars,events,feed}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{calendars,events,feed,sync}"
+    )
 
     calendars = groups.add_parser("calendars", help="list, create, delete, clear, share")
     cal_actions = calendars.add_subparsers(dest="action", required=True)
@@ -466,6 +514,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="a calendar id (repeatable; default: every calendar you see when it starts)",
     )
     add_feed_options(feed, name="R7 events")
+    sync = groups.add_parser(
+        "sync",
+        help="mirror a rolling window of events into a CalDAV calendar",
+        description="mirror a rolling window of events into a calendar: creates, updates and "
+        "deletes only the items it wrote (CalDAV credentials from CALDAV_USERNAME / "
+        "CALDAV_PASSWORD)",
+    )
+    targets = sync.add_subparsers(dest="target", required=True)
+    into_caldav = _leaf(targets, "caldav", "a CalDAV calendar collection", _sync_caldav)
+    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
+    into_caldav.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=id_argument,
+        action="append",
+        metavar="ID",
+        help="an R7 calendar id (repeatable; default: every calendar you see when it starts)",
+    )
+    add_sync_options(into_caldav)
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)

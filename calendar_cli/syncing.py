@@ -1,35 +1,51 @@
-"""The ``sync`` commands both tools share: options, the CalDAV target with its credentials
-from ``CALDAV_USERNAME`` / ``CALDAV_PASSWORD`` (never a flag), one run (cron) or a run per
-change of a ``watch()`` (``--watch``), the plan on ``--dry-run``, one line per outcome."""
+"""The ``sync`` commands both tools share: options (the watch's window options and the
+sync's own), the CalDAV target with its credentials from ``CALDAV_USERNAME`` /
+``CALDAV_PASSWORD`` (never a flag), one run (cron) or a run followed by a write per change of
+a ``watch()`` (``--watch``, stopped by ``--polls``, SIGTERM or Ctrl-C after committing), the
+plan on ``--dry-run``, one line per outcome."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from calendar_bridge.sync import (
     Sync,
     SyncConflictError,
+    SyncReport,
     SyncSafetyError,
     SyncStateError,
+    SyncTarget,
     SyncTargetError,
 )
+from calendar_bridge.sync.engine import Fetch
 from calendar_transport.watch import Watch
+from calendar_transport.watch.replicas import next_change
 
-from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, duration_argument, env_default, say
+from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, env_default, say
+from .watching import PollLimit, add_watch_options, stop_on_signals
 
-__all__ = ["add_sync_options", "caldav_target", "run_sync"]
+__all__ = [
+    "WatchFactory",
+    "add_sync_options",
+    "caldav_target",
+    "check_sync_options",
+    "follow",
+    "make_sync",
+    "run_sync",
+]
+
+#: makes the watch ``--watch`` follows, given the ``sleep`` between its polls
+WatchFactory = Callable[[Callable[[float], Awaitable[None]]], Watch[Any]]
 
 
 def add_sync_options(parser: argparse.ArgumentParser) -> None:
-    """``--state`` (required), the window, ``--dry-run``, the forces, ``--watch``."""
+    """The watch's options (``--state``, window, ``--interval``, ``--polls``), then
+    ``--dry-run``, the forces, ``--create-calendar`` and ``--watch``."""
+    add_watch_options(parser)
     group = parser.add_argument_group("syncing")
-    group.add_argument(
-        "--state", metavar="FILE", required=True, help="the SQLite file that keeps what was written"
-    )
-    group.add_argument("--lookback", type=duration_argument, default="1d", metavar="DURATION")
-    group.add_argument("--horizon", type=duration_argument, default="30d", metavar="DURATION")
     group.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     group.add_argument(
         "--force", action="store_true", help="overwrite items edited on the target (412)"
@@ -43,9 +59,22 @@ def add_sync_options(parser: argparse.ArgumentParser) -> None:
         "--create-calendar", action="store_true", help="create the CalDAV calendar if missing"
     )
     group.add_argument(
-        "--watch", action="store_true", help="keep syncing: one write per change of the watch"
+        "--watch",
+        action="store_true",
+        help="after the run, keep syncing: a write per change of a watch, every --interval, "
+        "until SIGTERM or Ctrl-C (or --polls N)",
     )
-    group.add_argument("--interval", type=float, default=60.0, metavar="SECONDS")
+
+
+def check_sync_options(args: argparse.Namespace) -> None:
+    """Refuse what cannot work before any request: no ``--state``, ``--polls`` without
+    ``--watch``, ``--watch`` with ``--dry-run``."""
+    if not args.state:
+        raise ValueError("sync needs --state FILE: it keeps what was written where")
+    if args.polls is not None and not args.watch:
+        raise ValueError("--polls works with --watch only")
+    if args.watch and args.dry_run:
+        raise ValueError("--dry-run prints one plan: it does not go with --watch")
 
 
 def caldav_target(url: str, args: argparse.Namespace) -> Any:
@@ -60,6 +89,62 @@ def caldav_target(url: str, args: argparse.Namespace) -> Any:
     )
 
 
+def make_sync(
+    fetch: Fetch,
+    target: SyncTarget,
+    *,
+    source: str,
+    args: argparse.Namespace,
+) -> Sync:
+    """The sync the options describe, its state in the ``--state`` file."""
+    from calendar_bridge.sync import SqliteSyncState
+
+    return Sync(
+        fetch,
+        target,
+        source=source,
+        state=SqliteSyncState(args.state),
+        lookback=args.lookback,
+        horizon=args.horizon,
+        force=args.force,
+        force_delete=args.force_delete,
+    )
+
+
+async def follow(
+    sync: Sync,
+    changes: Watch[Any],
+    stopping: asyncio.Event,
+    *,
+    err: TextIO,
+    program: str,
+) -> SyncReport:
+    """Write every change of ``changes`` through ``sync`` until ``stopping`` is set (or the
+    watch ends); one line per change that wrote something. Returns the totals."""
+    total = SyncReport()
+    async with changes:
+        while not stopping.is_set():
+            change = await next_change(changes, stopping)
+            if change is None:
+                break
+            # Written and committed in the sync state before the next change is asked for:
+            # asking commits this one in the watch state.
+            done = await sync.apply([change])
+            _add(total, done)
+            if done.writes or done.conflicts:
+                say(err, program, done.line())
+    return total
+
+
+def _add(total: SyncReport, done: SyncReport) -> None:
+    total.created += done.created
+    total.updated += done.updated
+    total.deleted += done.deleted
+    total.adopted += done.adopted
+    total.recovered += done.recovered
+    total.conflicts.extend(done.conflicts)
+
+
 async def run_sync(
     sync: Sync,
     args: argparse.Namespace,
@@ -67,27 +152,39 @@ async def run_sync(
     err: TextIO,
     *,
     program: str,
-    watch: Callable[[], Watch[Any]] | None = None,
+    watch: WatchFactory | None = None,
 ) -> int:
-    """One run (or ``--dry-run``, or ``--watch``); returns the exit code."""
+    """One run (or ``--dry-run``, or a run and then ``--watch``); returns the exit code."""
+    conflicts: list[str] = []
     try:
         async with sync:
             if args.dry_run:
                 for line in (await sync.plan()).lines():
                     out.write(line + "\n")
                 return EXIT_OK
-            report = await sync.run()
-            say(err, program, report.line())
-            if args.watch and watch is not None:
-                async with watch() as changes:
-                    async for change in changes:
-                        follow = await sync.apply([change])
-                        if follow.writes or follow.conflicts:
-                            say(err, program, follow.line())
+            if not args.watch or watch is None:
+                report = await sync.run()
+                say(err, program, report.line())
+                return EXIT_ERROR if report.conflicts else EXIT_OK
+            stopping = asyncio.Event()
+            polls = PollLimit(args.polls, stopping)
+            changes = watch(polls)
+            polls.watch = changes
+            # A stop asked for during the first run waits for its commit, then ends.
+            with stop_on_signals(stopping):
+                report = await sync.run()
+                say(err, program, report.line())
+                followed = await follow(sync, changes, stopping, err=err, program=program)
+            conflicts = report.conflicts + followed.conflicts
+            say(
+                err,
+                program,
+                f"stopped after {changes.polls} polls; while watching: {followed.line()}",
+            )
     except (SyncTargetError, SyncStateError, SyncSafetyError) as error:
         say(err, program, str(error))
         return EXIT_USAGE
     except SyncConflictError as error:
         say(err, program, str(error))
         return EXIT_ERROR
-    return EXIT_ERROR if report.conflicts else EXIT_OK
+    return EXIT_ERROR if conflicts else EXIT_OK

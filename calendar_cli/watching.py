@@ -32,6 +32,7 @@ __all__ = [
     "change_line",
     "open_state",
     "run_watch",
+    "stop_on_signals",
 ]
 
 DEFAULT_LOOKBACK = "1d"
@@ -114,9 +115,10 @@ class PollLimit:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stopping: asyncio.Event) -> Iterator[None]:
-    # SIGTERM (a service manager) and SIGINT (Ctrl-C) end the loop between changes: the
-    # change last written is committed, none is lost or repeated.
+def stop_on_signals(stopping: asyncio.Event) -> Iterator[None]:
+    """Set ``stopping`` on SIGTERM or SIGINT (Ctrl-C) while the block runs."""
+    # A service manager's SIGTERM and Ctrl-C end the loop between changes: the change last
+    # written is committed, none is lost or repeated.
     loop = asyncio.get_running_loop()
     installed = []
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -165,7 +167,7 @@ async def run_watch(
             out = files.enter_context(_append(args.output))
         readable = output_mode(args) != "json" and _is_terminal(out)
         written = 0
-        with _stop_on_signals(stopping):
+        with stop_on_signals(stopping):
             async with watch:
                 while not stopping.is_set():
                     change = await next_change(watch, stopping)

@@ -150,7 +150,7 @@ class RedisTokenStore:
     ) -> None:
         if not isinstance(redis, aioredis.Redis):
             raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
-        _check_prefix(prefix)
+        check_prefix(prefix)
         for name, value in (("lock_timeout", lock_timeout), ("lock_wait", lock_wait)):
             if value is None:
                 continue
@@ -363,7 +363,7 @@ class RedisRateLimit:
             raise TypeError(f"fallback must be a RateLimit, not {type(fallback).__name__}")
         if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
             raise ValueError(f"margin must be a number of seconds >= 0, got {margin!r}")
-        _check_prefix(prefix)
+        check_prefix(prefix)
         self.redis = redis
         self.rate = rate
         self.prefix = prefix
@@ -525,7 +525,7 @@ class RedisWatchLeases:
     ) -> None:
         if not isinstance(redis, aioredis.Redis):
             raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
-        _check_prefix(prefix)
+        check_prefix(prefix)
         check_watch_name(group)
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl >= 0.01:
             raise ValueError(f"ttl must be a number of seconds >= 0.01, got {ttl!r}")
@@ -671,7 +671,7 @@ class RedisWatchState:
     ) -> None:
         if not isinstance(redis, aioredis.Redis):
             raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
-        _check_prefix(prefix)
+        check_prefix(prefix)
         if lease is not None and not isinstance(lease, RedisWatchLeases):
             raise TypeError(f"lease must be a RedisWatchLeases, not {type(lease).__name__}")
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
@@ -805,7 +805,8 @@ def _kind(value: str) -> ChangeKind:
     raise WatchStateError(f"unknown change kind {value!r:.40} in a stored watch")
 
 
-def _check_prefix(prefix: object) -> None:
+def check_prefix(prefix: object) -> None:
+    """Raise ``ValueError`` unless ``prefix`` can start key names (no braces or spaces)."""
     if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{} \n"):
         raise ValueError(f"prefix must be a non-empty str without braces or spaces: {prefix!r}")
 

@@ -33,7 +33,9 @@ CONFINED: dict[str, tuple[str, ...]] = {
         "pyrus_calendar/testing/",
         "calendar_bridge/",
     ),
-    "redis": ("calendar_transport/redis.py",),
+    # The sync state's Redis layout is the bridge's: its entries and intents are bridge
+    # types the transport may not import (it reuses the transport's prefix rule).
+    "redis": ("calendar_transport/redis.py", "calendar_bridge/sync/redis.py"),
     "opentelemetry": ("calendar_transport/otel.py",),
     "icalendar": ("calendar_bridge/",),
     "caldav": ("calendar_bridge/sync/caldav.py",),
@@ -116,3 +118,14 @@ def test_the_old_fake_names_still_work_with_a_warning(package: str, old: str, ne
         warnings.simplefilter("error")  # an unknown name is an AttributeError, not a warning
         with pytest.raises(AttributeError, match="no attribute 'nope'"):
             getattr(module, "nope")  # noqa: B009
+
+
+def test_importing_the_sync_loads_neither_redis_nor_caldav() -> None:
+    code = (
+        "import sys, calendar_bridge.sync\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'caldav')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"

@@ -1,7 +1,9 @@
 """One-way sync of a source window into a target calendar (CalDAV or R7): the engine, its
-state (memory, or tables of their own in the watch's SQLite file) and the targets.
+state (memory, tables of their own in the watch's SQLite file, or Redis beside the watches'
+state) and the targets.
 
-The CalDAV target needs the ``caldav`` extra; it is imported only when used.
+The CalDAV target needs the ``caldav`` extra and the Redis state the ``redis`` extra; each is
+imported only when used.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .state import Entry, Intent, MemorySyncState, SyncSnapshot, SyncState, Sync
 
 if TYPE_CHECKING:
     from .caldav import CalDAVTarget
+    from .redis import RedisSyncState
 
 __all__ = [
     "TAG",
@@ -38,6 +41,7 @@ __all__ = [
     "MemorySyncState",
     "Plan",
     "R7Target",
+    "RedisSyncState",
     "SqliteSyncState",
     "Step",
     "Sync",
@@ -55,9 +59,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The CalDAV target loads the caldav library only when asked for.
+    # The CalDAV target and the Redis state load their libraries only when asked for.
     if name == "CalDAVTarget":
         from .caldav import CalDAVTarget
 
         return CalDAVTarget
+    if name == "RedisSyncState":
+        from .redis import RedisSyncState
+
+        return RedisSyncState
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -131,7 +131,7 @@ class CalDAVTarget:
         answer = await self._put(href, item, {"If-Match": found.etag or "*"})
         if answer.status not in (200, 201, 204):
             raise SyncConflictError(f"{href} changed while it was adopted (HTTP {answer.status})")
-        return Written(href, await self._etag(href, answer))
+        return Written(href, await self._etag(href, answer), adopted=True)
 
     async def update(self, item: Item, entry: Entry, *, force: bool) -> Written:
         """PUT with ``If-Match``; a 412 is a conflict unless ``force``."""
@@ -160,8 +160,15 @@ class CalDAVTarget:
             raise SyncTargetError(f"DELETE {entry.target_id} answered HTTP {answer.status}")
 
     async def recover(self, intent: Intent, known: Iterable[str]) -> Written | None:
-        """The item at the key's href, if this sync wrote it."""
-        return await self._ours(self.href(intent.key), intent.key)
+        """The item at the key's href, if this sync wrote it and it is the intent's write
+        (an update whose etag did not move never landed: ``None``, the plan writes it)."""
+        found = await self._ours(self.href(intent.key), intent.key)
+        if found is None or intent.op != "update" or intent.previous is None:
+            return found
+        previous = intent.previous.etag
+        if previous is None or found.etag is None or found.etag == previous:
+            return None  # cannot tell it landed: writing it again is safe, missing it is not
+        return found
 
     async def close(self) -> None:
         """Close the HTTP session."""

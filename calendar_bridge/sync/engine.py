@@ -85,10 +85,13 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What a target answered to a write: the item's id there and its new etag."""
+    """What a target answered to a write: the item's id there and its new etag;
+    ``adopted``: a create found its own item already there (left by a run whose state was
+    lost) and took it over instead of making a new one."""
 
     target_id: str
     etag: str | None
+    adopted: bool = False
 
 
 class SyncTarget(Protocol):
@@ -153,6 +156,28 @@ def render(item: Exportable, sync: str) -> Item:
     )
 
 
+def parse(payload: bytes, key: str) -> Item:
+    """The :class:`Item` of ``key`` that :func:`render` made ``payload`` from (its hash as
+    :func:`render` computed it); ``ValueError`` if it holds no VEVENT."""
+    ical = require_icalendar()
+    try:
+        calendar = ical.Calendar.from_ical(payload)
+    except ValueError as error:
+        raise ValueError(f"not iCalendar text: {error}") from None
+    events = calendar.walk("VEVENT")
+    if not events:
+        raise ValueError("no VEVENT in the text")
+    event = events[0]
+    return Item(
+        key=key,
+        event=event,
+        payload=payload,
+        hash=_event_hash(event),
+        until=_until(event),
+        summary=str(event.get("SUMMARY", key)),
+    )
+
+
 def _until(event: icalendar.Event) -> datetime | None:
     prop = event.get("DTEND") or event.get("DTSTART")
     value = getattr(prop, "dt", None)
@@ -204,11 +229,14 @@ class Plan:
 
 @dataclass(slots=True)
 class SyncReport:
-    """What a run did: writes per action, conflicts (keys), recovered leftovers."""
+    """What a run did: writes per action (``adopted``: creates that found the item this
+    sync had written already there, and took it over), conflicts (keys), recovered
+    leftovers."""
 
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    adopted: int = 0
     unchanged: int = 0
     recovered: int = 0
     withheld: int = 0
@@ -216,8 +244,8 @@ class SyncReport:
 
     @property
     def writes(self) -> int:
-        """Writes made on the target."""
-        return self.created + self.updated + self.deleted
+        """Writes made on the target (an adoption rewrites the item it took over)."""
+        return self.created + self.updated + self.deleted + self.adopted
 
     def line(self) -> str:
         """One readable summary line."""
@@ -225,6 +253,8 @@ class SyncReport:
             f"{self.created} created, {self.updated} updated, {self.deleted} deleted, "
             f"{self.unchanged} unchanged"
         )
+        if self.adopted:
+            text += f", {self.adopted} adopted (already there from an earlier sync)"
         if self.recovered:
             text += f", {self.recovered} recovered from an unfinished run"
         if self.withheld:
@@ -393,9 +423,11 @@ class Sync:
                 continue  # its entry is still there: the plan deletes it again if need be
             found = await self.target.recover(intent, known)
             if found is not None:
-                # The hash of the written payload is not known any more: an empty one makes
-                # the plan rewrite it if the source differs (the ids are right either way).
-                put[intent.key] = Entry(found.target_id, found.etag, "")
+                # What the target holds is what the intent wrote: its fingerprint, so an
+                # unchanged source item is not written again by the plan that follows.
+                put[intent.key] = Entry(
+                    found.target_id, found.etag, *self._written(intent.payload, intent.key)
+                )
                 report.recovered += 1
         await self.state.commit(
             self.name,
@@ -405,6 +437,16 @@ class Sync:
             (),
             [intent.key for intent in snapshot.intents],
         )
+
+    def _written(self, payload: bytes, key: str) -> tuple[str, datetime | None]:
+        """The fingerprint and ``until`` of what an intent wrote (its VCALENDAR text);
+        an empty fingerprint (rewrite it) where the text cannot be read back."""
+        try:
+            item = parse(payload, key)
+        except ValueError as error:
+            logger.warning("sync %s: %s: %s", self.name, key, error)
+            return "", None
+        return self.target.fingerprint(item), item.until
 
     async def _apply(self, steps: Sequence[Step], report: SyncReport) -> None:
         if not steps:
@@ -452,7 +494,10 @@ class Sync:
         assert item is not None
         if step.action == "create":
             written = await self.target.create(item)
-            report.created += 1
+            if written.adopted:
+                report.adopted += 1
+            else:
+                report.created += 1
         else:
             assert step.entry is not None
             written = await self.target.update(item, step.entry, force=self.force)

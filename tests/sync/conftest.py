@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from r7cal.testing import FakeR7Server
+from tests.e2e.support import Background, served
 
 pytest.importorskip("radicale", reason="the sync tests need radicale (pip install radicale)")
 caldav = pytest.importorskip("caldav")
 
 USER, PASSWORD = "alice", "s3cret-pw"
+_R7_LOGIN, _R7_PASSWORD = "user_test", "TestPassword"
 
 
 @dataclass
@@ -120,3 +122,16 @@ async def r7_server() -> AsyncIterator[FakeR7Server]:
     """A FakeR7Server on loopback."""
     async with FakeR7Server(seed=5) as fake:
         yield fake
+
+
+@pytest.fixture
+def served_r7(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeR7Server, Background]]:
+    """A FakeR7Server on its own loop (the command runs its own), credentials in the env."""
+    with served(FakeR7Server(seed=3)) as (fake, background):
+        monkeypatch.delenv("R7_TOKEN", raising=False)
+        monkeypatch.setenv("R7_BASE_URL", fake.url)
+        monkeypatch.setenv("R7_LOGIN", _R7_LOGIN)
+        monkeypatch.setenv("R7_PASSWORD", _R7_PASSWORD)
+        monkeypatch.setenv("CALDAV_USERNAME", USER)
+        monkeypatch.setenv("CALDAV_PASSWORD", PASSWORD)
+        yield fake, background

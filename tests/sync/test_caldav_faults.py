@@ -99,10 +99,62 @@ async def test_a_write_whose_answer_was_lost_is_finished_without_a_duplicate(
         async with pyrus_sync(pyrus, _target(radicale), SqliteSyncState(path)) as sync:
             report = await sync.run()
             assert report.recovered == 1
+            # the recovered item keeps the hash of what was written: not written again
+            assert (report.created, report.updated) == (5 - fail_at, 0)
             assert (await sync.run()).writes == 0
     stored = radicale.events()
     assert len(stored) == 5  # each task once
     assert await _intents(path, sync.name) == []
+
+
+class DiesBeforeUpdate(CalDAVTarget):
+    """The process dies after the intent was recorded, before the update's PUT is sent."""
+
+    async def update(self, item: Item, entry: Entry, *, force: bool) -> Written:
+        raise SyncTargetError("killed before the PUT")
+
+
+async def test_an_update_that_never_landed_is_written_by_the_next_run(
+    radicale: Radicale, tmp_path: Path
+) -> None:
+    radicale.make_calendar()
+    path = tmp_path / "state.db"
+    async with FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        fake.add_task(task(1, text="first"))
+        async with pyrus_sync(pyrus, _target(radicale), SqliteSyncState(path)) as sync:
+            await sync.run()
+        fake.add_task(task(1, text="second", modified=3))
+        dying = DiesBeforeUpdate(radicale.calendar_url(), username=USER, password=PASSWORD)
+        async with pyrus_sync(pyrus, dying, SqliteSyncState(path)) as sync:
+            with pytest.raises(ExceptionGroup):
+                await sync.run()
+        assert await _intents(path, sync.name) == ["pyrus-task-1@pyrus.com"]
+        async with pyrus_sync(pyrus, _target(radicale), SqliteSyncState(path)) as sync:
+            report = await sync.run()
+    # the item there is still the old one (its etag did not move): not taken for the new one
+    assert (report.recovered, report.updated) == (0, 1)
+    assert "SUMMARY:second" in next(iter(radicale.events().values()))
+
+
+async def test_items_found_after_a_lost_state_are_adopted_not_created(
+    radicale: Radicale,
+) -> None:
+    radicale.make_calendar()
+    async with FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        for task_id in (1, 2, 3):
+            fake.add_task(task(task_id, task_id * HOUR))
+        async with pyrus_sync(pyrus, _target(radicale), MemorySyncState()) as sync:
+            assert (await sync.run()).created == 3
+        fake.add_task(task(2, 2 * HOUR, text="renamed", modified=5))
+        # the state is gone (a new file): the items already there are ours, taken over
+        async with pyrus_sync(pyrus, _target(radicale), MemorySyncState()) as sync:
+            report = await sync.run()
+            assert (await sync.run()).writes == 0
+    assert (report.created, report.adopted, report.updated) == (0, 3, 0)
+    assert "3 adopted" in report.line()
+    stored = radicale.events()
+    assert len(stored) == 3
+    assert sum("SUMMARY:renamed" in text for text in stored.values()) == 1
 
 
 async def _intents(path: Path, name: str) -> list[str]:

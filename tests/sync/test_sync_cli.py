@@ -61,3 +61,41 @@ def test_a_missing_calendar_and_wrong_credentials_are_one_line_exit_2(
     assert "refused the credentials" in err
     assert "wrong-one" not in err
     assert radicale_auth.events("other") == {}
+
+
+def test_watch_follows_the_run_and_ends_after_its_polls(
+    radicale_auth: Radicale, tmp_path: Path
+) -> None:
+    url = radicale_auth.make_calendar()
+    state = str(tmp_path / "state.db")
+    code, _, err = _run(
+        # (a long interval: the bound is checked when the watch waits for its next poll)
+        "sync",
+        "caldav",
+        url,
+        "--state",
+        state,
+        "--watch",
+        "--polls",
+        "1",
+        "--interval",
+        "60",
+    )
+    assert code == 0, err
+    created = len(radicale_auth.events())
+    assert f"{created} created" in err.splitlines()[1]  # after the demo's own line
+    assert re.search(r"stopped after 1 polls; while watching: 0 created, [0-3] updated", err), err
+
+
+def test_polls_without_watch_is_refused_before_any_request(
+    radicale_auth: Radicale, tmp_path: Path
+) -> None:
+    url = radicale_auth.make_calendar()
+    state = tmp_path / "state.db"
+    code, _, err = _run("sync", "caldav", url, "--state", str(state), "--polls", "2")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "pyrus-calendar: invalid input: --polls works with --watch only"
+    ]
+    assert not state.exists()
+    assert radicale_auth.events() == {}
