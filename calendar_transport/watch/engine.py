@@ -330,9 +330,10 @@ class Watch(Generic[T]):
             return  # the first poll of this process runs at once
         due = self._last_poll + timedelta(seconds=self.interval)
         left = (due - self._clock()).total_seconds()
-        if left > 0:
-            # Capped: a clock set back must not stall the watch for longer than one interval.
-            await self._sleep(min(left, self.interval))
+        # Always through the sleep, also when a poll outlasted the interval (a zero wait): a
+        # sleep that ends the run after N polls sees every poll. Capped: a clock set back
+        # must not stall the watch for longer than one interval.
+        await self._sleep(max(0.0, min(left, self.interval)))
 
     async def _poll(self) -> None:
         now = self._clock()

@@ -228,3 +228,20 @@ async def test_a_due_date_leaves_silently_under_each_date_rule(
             counts = bounds in ("closed", "half_open")
             assert kinds(first) == ([("added", "task:1")] if counts else [])
             assert await drain(watch, clock, waits=48) == []
+
+
+async def test_a_poll_longer_than_the_interval_still_passes_through_the_sleep(
+    pyrus_server: FakePyrusServer, clock: FakeClock
+) -> None:
+    # A sleep that ends the run after N polls (the CLI's --polls) must see every poll, also
+    # when each poll outlasts the interval and there is nothing left to wait.
+    pyrus_server.add_task(_task(1, HOUR))
+    async with (
+        client_for(pyrus_server) as pyrus,
+        pyrus.watch(filters="due", interval=60, clock=clock, sleep=clock.sleep) as watch,
+    ):
+        await drain(watch, clock)
+        clock.move(timedelta(minutes=5))  # the last poll took five intervals
+        assert await drain(watch, clock, waits=1) == []
+    assert clock.slept == [0.0]
+    assert watch.polls == 2
