@@ -108,6 +108,8 @@ class TokenAuth(abc.ABC):
         self._logins_finished = 0  # succeeded or failed; a cancelled login is neither
         self._last_failure: Exception | None = None
         self._warned_expiry = False
+        # (a token, the skew it was computed with, when to renew it): once per token
+        self._renew_at: tuple[IssuedToken, timedelta, datetime] | None = None
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
         self._store: TokenStore | None = None  # None: the token stays in this object
         self._store_key: StoreKey | None = None
@@ -152,10 +154,14 @@ class TokenAuth(abc.ABC):
             return False
         if issued.expires_at is None or not self.can_login:
             return True
-        # The skew is capped at half the token's lifetime: a token issued for less than
-        # twice the skew is still used, not replaced by a new login before every call.
-        skew = min(self.refresh_skew, (issued.expires_at - issued.issued_at) / 2)
-        return _now() + skew < issued.expires_at
+        cached = self._renew_at
+        if cached is None or cached[0] is not issued or cached[1] != self.refresh_skew:
+            # The skew is capped at half the token's lifetime: a token issued for less than
+            # twice the skew is still used, not replaced by a new login before every call.
+            skew = min(self.refresh_skew, (issued.expires_at - issued.issued_at) / 2)
+            cached = (issued, self.refresh_skew, issued.expires_at - skew)  # once per token
+            self._renew_at = cached
+        return _now() < cached[2]
 
     async def current(self, transport: Transport) -> IssuedToken:
         """A token good to use now: logs in on first use and before a known expiry."""

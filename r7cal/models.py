@@ -244,8 +244,10 @@ class Calendar(_Model, frozen=True):
             force_setattr(self, "color", self.color.strip())
         if self.back_color is not None:
             force_setattr(self, "back_color", self.back_color.strip())
-        if self.timestamp is not None:
-            force_setattr(self, "timestamp", _utc(self.timestamp))
+        stamp = self.timestamp
+        # Most stamps arrive as plain UTC ("...Z"): nothing to normalise, nothing to set.
+        if stamp is not None and not (stamp.tzinfo is UTC and 1 < stamp.year < 9999):
+            force_setattr(self, "timestamp", _utc(stamp))
         if isinstance(self.access_type, str):
             force_setattr(self, "access_type", _access_from_text(self.access_type))
 
