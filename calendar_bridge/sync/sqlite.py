@@ -4,16 +4,15 @@ newer, not corrupt, writable) before this state touches it. One transaction per 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Final, TypeVar
 
 from calendar_transport.watch import SqliteWatchState, WatchStateError
+from calendar_transport.watch.sqlite_thread import SqliteThread
 
 from .state import Entry, Intent, Operation, SyncSnapshot, SyncStateError
 
@@ -44,15 +43,14 @@ class SqliteSyncState:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._checker = SqliteWatchState(path)  # checks the argument now
         self.path = Path(path)
-        self._executor: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
+        self._thread = SqliteThread("sync-sqlite")
 
     def __repr__(self) -> str:
         return f"SqliteSyncState({str(self.path)!r})"
 
     async def open(self) -> None:
         """Check the file (as a watch state does), then add the sync tables if missing."""
-        if self._executor is not None:
+        if self._thread.running:
             return
         try:
             await self._checker.open()
@@ -60,7 +58,7 @@ class SqliteSyncState:
             raise SyncStateError(str(error)) from None
         finally:
             await self._checker.close()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sync-sqlite")
+        self._thread.start()
         try:
             await self._run(self._open)
         except BaseException:
@@ -91,35 +89,30 @@ class SqliteSyncState:
 
     async def close(self) -> None:
         """Close the file and stop the worker thread."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        db, self._db = self._db, None
-        if db is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, db.close)
-        executor.shutdown(wait=False)
+        await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
 
     async def _run(self, work: Callable[[], R]) -> R:
-        if self._executor is None:
+        if not self._thread.running:
             raise SyncStateError(f"{self!r} is not open (call open() first)")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            return await self._thread.run(work)
         except sqlite3.DatabaseError as error:
             raise SyncStateError(f"sync state {str(self.path)!r}: {error}") from None
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
-        self._db = db
+        self._thread.db = db
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
 
     def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
+        db = self._thread.db
+        if db is None:
             raise SyncStateError(f"{self!r} is not open (call open() first)")
-        return self._db
+        return db
 
     def _load(self, sync: str) -> SyncSnapshot:
         db = self._conn()

@@ -11,18 +11,17 @@ any poll.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sqlite3
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, TypeVar, cast
 
 from .change import KINDS, ChangeKind
+from .sqlite_thread import SqliteThread
 from .state import Mark, Snapshot, SnapshotDelta, StoredChange, WatchConflictError, WatchStateError
 
 __all__ = ["SCHEMA_VERSION", "SqliteWatchState"]
@@ -78,8 +77,7 @@ class SqliteWatchState:
         self.path = Path(path)
         if not str(self.path) or self.path.is_dir():
             raise ValueError(f"path must name a file, not a directory: {str(self.path)!r}")
-        self._executor: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
+        self._thread = SqliteThread("watch-sqlite")
 
     def __repr__(self) -> str:
         return f"SqliteWatchState({str(self.path)!r})"
@@ -89,9 +87,9 @@ class SqliteWatchState:
     async def open(self) -> None:
         """Open the file (creating it with the schema if missing or empty), check it is ours
         and writable; raise :class:`WatchStateError` otherwise."""
-        if self._executor is not None:
+        if self._thread.running:
             return
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="watch-sqlite")
+        self._thread.start()
         try:
             await self._run(self._open)
         except BaseException:
@@ -124,22 +122,16 @@ class SqliteWatchState:
 
     async def close(self) -> None:
         """Close the file and stop the worker thread."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        db, self._db = self._db, None
-        if db is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, db.close)
-        executor.shutdown(wait=False)
+        await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
 
     async def _run(self, work: Callable[[], R]) -> R:
-        if self._executor is None:
+        if not self._thread.running:
             raise WatchStateError(f"{self!r} is not open (call open() first)")
         # One thread owns the connection: sqlite3 objects must stay on the thread that made them.
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            return await self._thread.run(work)
         except sqlite3.DatabaseError as error:
             raise WatchStateError(_explain(self.path, error)) from None
 
@@ -150,7 +142,7 @@ class SqliteWatchState:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
         except sqlite3.Error as error:
             raise WatchStateError(f"cannot open watch state {str(path)!r}: {error}") from None
-        self._db = db
+        self._thread.db = db
         try:
             db.execute("PRAGMA busy_timeout = 5000")
             application_id = db.execute("PRAGMA application_id").fetchone()[0]
@@ -195,9 +187,10 @@ class SqliteWatchState:
         )
 
     def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
+        db = self._thread.db
+        if db is None:
             raise WatchStateError(f"{self!r} is not open (call open() first)")
-        return self._db
+        return db
 
     def _load(self, watch: str) -> Snapshot:
         db = self._conn()
