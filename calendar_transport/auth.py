@@ -163,6 +163,12 @@ class TokenAuth(abc.ABC):
             self._renew_at = cached
         return _now() < cached[2]
 
+    def ready(self) -> IssuedToken | None:
+        """The current token if it is good to use now without a login, else ``None`` (the
+        transport looks here before it awaits :meth:`current`)."""
+        issued = self._token
+        return issued if self._usable(issued) else None
+
     async def current(self, transport: Transport) -> IssuedToken:
         """A token good to use now: logs in on first use and before a known expiry."""
         issued = self._token

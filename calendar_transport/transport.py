@@ -13,6 +13,7 @@ import itertools
 import logging
 import platform
 import ssl
+import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDict
 from tenacity import AsyncRetrying
 
 from . import __version__
@@ -94,8 +96,6 @@ _ATTEMPT_FAILURES: tuple[type[BaseException], ...] = (
 # 401-replays one attempt may make; only the tokens of other calls' logins are tried more
 # than once (see _authenticated).
 _MAX_REPLAYS: Final = 3
-# Entering asyncio.timeout(None) costs a few microseconds and can never fire.
-_NO_DEADLINE: Final = contextlib.nullcontext()
 
 _ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
 _ERROR_MESSAGE_KEYS = ("error", "ErrorMessage", "Message", "message", "error_description")
@@ -193,7 +193,7 @@ class Transport:
         before_attempt: Callable[[], Awaitable[object]] | None = None,
         on_rate_limited: Callable[[float], Awaitable[object]] | None = None,
         error_envelope: EnvelopeCheck | None = None,
-        body_filter: Callable[[bytes], bytes] | None = None,
+        repair_body: Callable[[bytes], bytes] | None = None,
         owner: str = "Transport",
         hooks: Hooks | None = None,
         stats: ClientStats | None = None,
@@ -223,6 +223,7 @@ class Transport:
         self.deadline = deadline
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self._headers.update(headers or {})
+        self._header_sets: dict[tuple[str | None, bool], CIMultiDict[str]] = {}
         self.max_response_bytes = max_response_bytes
         self._dec_hook = dec_hook
         # awaited before every HTTP attempt (logins and retries included): a rate limiter
@@ -231,8 +232,9 @@ class Transport:
         self._on_rate_limited = on_rate_limited
         # a 2xx body that is the backend's error report raises instead of being decoded
         self._error_envelope = error_envelope
-        # rewrites a body before it is decoded: a backend's wire quirks msgspec cannot read
-        self._body_filter = body_filter
+        # rewrites a body that did not decode (a backend's wire quirk msgspec cannot read),
+        # which is then decoded once more; a body that decodes is never scanned for it
+        self._repair_body = repair_body
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._owner = owner
         # Tasks inside request(), with how deep (a login is a request inside a request).
@@ -241,6 +243,7 @@ class Transport:
         self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         self._closed = False  # for good: nothing reopens a closed transport
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of first use
+        self._thread = 0  # the thread that last used it
         #: the callbacks told of every call, attempt and retry (None: nothing is reported)
         self.hooks = hooks
         #: what this transport has done (shared with the client that owns it)
@@ -325,6 +328,22 @@ class Transport:
                 session, self._session = self._session, None
                 await session.close()
 
+    def _calling_task(self, method: str, path: str) -> asyncio.Task[Any] | None:
+        """The task making a call, once a closed transport and a foreign loop are refused.
+
+        Most calls are answered without ``asyncio.get_running_loop()``, which on Python 3.11
+        costs a ``getpid()`` system call (with ``current_task()``, the only two system calls
+        the SDK added to a request): when the loop of first use is running a task in the
+        thread that last used it, that task is the caller, since a thread runs one loop.
+        """
+        loop = self._loop
+        if not self._closed and loop is not None and threading.get_ident() == self._thread:
+            task = asyncio.current_task(loop)
+            if task is not None:
+                return task
+        self._check_open(method, self.url_for(path))
+        return asyncio.current_task()
+
     def _check_loop(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is None:
@@ -336,6 +355,7 @@ class Transport:
                 f"{self._owner} per event loop, e.g. inside the coroutine given to "
                 "asyncio.run, or one per thread that runs a loop"
             )
+        self._thread = threading.get_ident()  # where the loop runs now (see _calling_task)
 
     def _check_open(self, method: str = "", url: str = "") -> None:
         """Refuse a closed transport, and a loop other than the one of first use."""
@@ -487,38 +507,20 @@ class Transport:
         sensitive: bool,
         call: _CallState,
     ) -> Any:
-        if self._closed or self._loop is not asyncio.get_running_loop():
-            self._check_open(method, self.url_for(path))
+        task = self._calling_task(method, path)
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
         query = _encode_params(params)
         body = msgspec.json.encode(json) if json is not None else None
-        task = asyncio.current_task()
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
         try:
-            async with asyncio.timeout(self.deadline) if self.deadline else _NO_DEADLINE:
-                # The first attempt runs before the tenacity loop is entered: iterating
-                # AsyncRetrying costs tens of microseconds per call (it re-wraps its actions
-                # on every step), a third of a small GET on loopback. A failed first attempt
-                # is handed to this call's retrying as its attempt 1, so what is retried,
-                # the waits, the log lines and the attempt numbers are the same as when
-                # the loop runs every attempt.
-                try:
-                    status, data = await self._authenticated(
-                        method, path, query, body, 1, authenticate, call
-                    )
-                except Exception as first:
-                    # Built only now: a first attempt that succeeds needs no retry loop.
-                    retrying = build_retrying(
-                        self.retry,
-                        idempotent=is_idempotent(method, idempotent),
-                        what=f"{method} {path}",
-                        on_retry=functools.partial(self._retrying, call, method, path),
-                    )
-                    status, data = await self._retry(
-                        retrying, first, method, path, query, body, authenticate, call
-                    )
+            attempts = self._attempts(method, path, query, body, idempotent, authenticate, call)
+            if self.deadline is None:  # entering even asyncio.timeout(None) costs microseconds
+                status, data = await attempts
+            else:
+                async with asyncio.timeout(self.deadline):
+                    status, data = await attempts
         except TimeoutError as error:
             timed_out = RequestTimeoutError(
                 f"no answer within the deadline of {self.deadline}s",
@@ -554,6 +556,33 @@ class Transport:
             if sensitive:
                 raise _withheld(error) from None
             raise
+
+    async def _attempts(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: bytes | None,
+        idempotent: bool | None,
+        authenticate: bool,
+        call: _CallState,
+    ) -> tuple[int, bytes]:
+        # The first attempt runs before the tenacity loop is entered: iterating AsyncRetrying
+        # costs tens of microseconds per call (it re-wraps its actions on every step), a third
+        # of a small GET on loopback. A failed first attempt is handed to this call's retrying
+        # as its attempt 1, so what is retried, the waits, the log lines and the attempt
+        # numbers are the same as when the loop runs every attempt.
+        try:
+            return await self._authenticated(method, path, query, body, 1, authenticate, call)
+        except Exception as first:
+            # Built only now: a first attempt that succeeds needs no retry loop.
+            retrying = build_retrying(
+                self.retry,
+                idempotent=is_idempotent(method, idempotent),
+                what=f"{method} {path}",
+                on_retry=functools.partial(self._retrying, call, method, path),
+            )
+            return await self._retry(retrying, first, method, path, query, body, authenticate, call)
 
     async def _retrying(
         self,
@@ -629,14 +658,18 @@ class Transport:
     ) -> tuple[int, bytes]:
         auth = self.auth if authenticate else None
         if auth is None:
-            return await self._send(method, self.url_for(path), query, body, None, attempt, call)
-        issued = await auth.current(self)
+            return await self._exchange(
+                method, self.url_for(path), query, body, None, attempt, call
+            )
+        issued = auth.ready()  # a synchronous look first: most calls need no login
+        if issued is None:
+            issued = await auth.current(self)
         # Joined after the login: a login may move the base URL (Pyrus' api_url).
         url = self.url_for(path)
         logged_in = False
         for _ in range(_MAX_REPLAYS):
             try:
-                return await self._send(
+                return await self._exchange(
                     method, url, query, body, auth.authorization(issued.value), attempt, call
                 )
             except AuthenticationError as error:
@@ -649,28 +682,9 @@ class Transport:
                 logger.info("%s %s: token refused, logging in again", method, _path(url))
                 issued, logged_in = await auth.renew(self, stale=issued)
                 url = self.url_for(path)
-        return await self._send(
+        return await self._exchange(
             method, url, query, body, auth.authorization(issued.value), attempt, call
         )
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        authorization: str | None,
-        attempt: int,
-        call: _CallState,
-    ) -> tuple[int, bytes]:
-        try:
-            return await self._exchange(method, url, query, body, authorization, attempt, call)
-        except (APIError, TransportError) as error:
-            # A DELETE answered 404 is "already done" only if an earlier attempt may have
-            # deleted it (r7cal's delete helper reads this); the error says so.
-            error.earlier_attempt_may_have_reached = call.reached
-            call.reached = call.reached or may_have_reached(error)
-            raise
 
     async def _exchange(
         self,
@@ -682,80 +696,114 @@ class Transport:
         attempt: int,
         call: _CallState,
     ) -> tuple[int, bytes]:
-        headers = dict(self._headers)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if authorization is not None:
-            headers["Authorization"] = authorization
-        if self._before_attempt is not None:
-            await self._before_attempt()
-        if self._closed:  # a retry or a replay after aclose() must not open a new session
-            raise ClientClosedError(
-                f"{self._owner} is closed", method=method, url=url, request_sent=False
-            )
-        session = self._get_session()
-        hooks = self.hooks
-        if hooks is not None:
-            await self._attempt_starts(hooks, call, method, url, attempt)
-        started = time.perf_counter()
-        self.stats.attempts += 1
-        call.attempts += 1
+        # One attempt. An error it raises says whether an earlier attempt of the call may have
+        # reached the server: a DELETE answered 404 is "already done" only then (r7cal's
+        # delete helper reads it).
         try:
-            async with session.request(
-                method,
-                url,
-                params=query,
-                data=body,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,  # never carry the Authorization header to another host
-                raise_for_status=False,
-            ) as response:
-                data = await self._read_body(response, method, url)
-                status = response.status
-                response_headers = response.headers
-        except _ATTEMPT_FAILURES as error:
-            lost = self._attempt_error(error, method, url)
-            if hooks is not None:
-                elapsed = time.perf_counter() - started
-                await self._attempt_ends(hooks, call, method, url, attempt, None, elapsed, lost)
-            raise lost from error
-        except ResponseTooLargeError as error:
-            if hooks is not None:
-                elapsed = time.perf_counter() - started
-                await self._attempt_ends(
-                    hooks, call, method, url, attempt, error.status, elapsed, error
+            headers = self._headers_for(authorization, json_body=body is not None)
+            if self._before_attempt is not None:
+                await self._before_attempt()
+            if self._closed:  # a retry or a replay after aclose() must not open a new session
+                raise ClientClosedError(
+                    f"{self._owner} is closed", method=method, url=url, request_sent=False
                 )
+            session = self._get_session()
+            hooks = self.hooks
+            if hooks is not None:
+                await self._attempt_starts(hooks, call, method, url, attempt)
+            started = time.perf_counter()
+            self.stats.attempts += 1
+            call.attempts += 1
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,  # never carry the Authorization header to another host
+                    raise_for_status=False,
+                ) as response:
+                    data = await self._read_body(response, method, url)
+                    status = response.status
+                    response_headers = response.headers
+            except _ATTEMPT_FAILURES as error:
+                lost = self._attempt_error(error, method, url)
+                if hooks is not None:
+                    elapsed = time.perf_counter() - started
+                    await self._attempt_ends(hooks, call, method, url, attempt, None, elapsed, lost)
+                raise lost from error
+            except ResponseTooLargeError as error:
+                if hooks is not None:
+                    elapsed = time.perf_counter() - started
+                    await self._attempt_ends(
+                        hooks, call, method, url, attempt, error.status, elapsed, error
+                    )
+                raise
+            elapsed = time.perf_counter() - started
+            if self._on_headers is not None:
+                self._on_headers(response_headers)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %d (attempt %d, %.1f ms)",
+                    method,
+                    _path(url),
+                    status,
+                    attempt,
+                    elapsed * 1000,
+                )
+            failure = self._failure(status, data, response_headers, method, url, attempt)
+            if hooks is not None:
+                call.status = status
+                await self._attempt_ends(
+                    hooks, call, method, url, attempt, status, elapsed, failure
+                )
+            if failure is None:
+                return status, data
+            if status == 429 and failure.retry_after is not None:
+                await self.note_rate_limit_wait(failure.retry_after, "server 429")
+                if self._on_rate_limited is not None:
+                    await self._on_rate_limited(failure.retry_after)
+            raise failure
+        except (APIError, TransportError) as error:
+            error.earlier_attempt_may_have_reached = call.reached
+            call.reached = call.reached or may_have_reached(error)
             raise
-        elapsed = time.perf_counter() - started
-        if self._on_headers is not None:
-            self._on_headers(response_headers)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d (attempt %d, %.1f ms)",
-                method,
-                _path(url),
-                status,
-                attempt,
-                elapsed * 1000,
-            )
-        failure: APIError | None = None
+
+    def _failure(
+        self,
+        status: int,
+        data: bytes,
+        headers: Mapping[str, str],
+        method: str,
+        url: str,
+        attempt: int,
+    ) -> APIError | None:
+        # What an answer says went wrong: its status, or an error envelope in a 2xx body.
         if status >= 300:
-            failure = self._api_error(status, data, response_headers, method, url, attempt)
-        elif self._error_envelope is not None and data:
+            return self._api_error(status, data, headers, method, url, attempt)
+        if self._error_envelope is not None and data:
             envelope = self._error_envelope(data)
             if envelope is not None:
-                failure = self._envelope_error(status, envelope, data, method, url, attempt)
-        if hooks is not None:
-            call.status = status
-            await self._attempt_ends(hooks, call, method, url, attempt, status, elapsed, failure)
-        if failure is None:
-            return status, data
-        if status == 429 and failure.retry_after is not None:
-            await self.note_rate_limit_wait(failure.retry_after, "server 429")
-            if self._on_rate_limited is not None:
-                await self._on_rate_limited(failure.retry_after)
-        raise failure
+                return self._envelope_error(status, envelope, data, method, url, attempt)
+        return None
+
+    def _headers_for(self, authorization: str | None, *, json_body: bool) -> CIMultiDict[str]:
+        # An attempt's headers, built once per token and kind of body rather than per call:
+        # aiohttp only reads them (into a request's own copy), so calls can share one set.
+        key = (authorization, json_body)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            if len(self._header_sets) >= 4:  # the sets of tokens since replaced
+                self._header_sets.clear()
+            headers = CIMultiDict(self._headers)
+            if json_body:
+                headers["Content-Type"] = "application/json"
+            if authorization is not None:
+                headers["Authorization"] = authorization
+            self._header_sets[key] = headers
+        return headers
 
     def _attempt_error(self, error: BaseException, method: str, url: str) -> TransportError:
         # The transport error an aiohttp/ssl failure (or an attempt's timeout) is raised as.
@@ -883,8 +931,12 @@ class Transport:
             decoder = msgspec.json.Decoder(response_type, dec_hook=self._dec_hook)
             self._decoders[response_type] = decoder
         try:
-            return decoder.decode(data if self._body_filter is None else self._body_filter(data))
+            return decoder.decode(data)
         except (msgspec.DecodeError, ValueError) as error:
+            repaired = data if self._repair_body is None else self._repair_body(data)
+            if repaired is not data:
+                with contextlib.suppress(msgspec.DecodeError, ValueError):
+                    return decoder.decode(repaired)
             raise DecodeError(
                 str(error) if data else "empty body",
                 status=status,

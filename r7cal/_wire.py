@@ -79,7 +79,7 @@ def decode_listing(
 
 def _decode_leniently(raw: bytes, model: type[S], error: DecodeError) -> list[S]:
     try:
-        # The transport's filter is not applied to a raw body: MaxValue must not fail here.
+        # The transport's repair is not applied to a raw body: MaxValue must not fail here.
         answer = msgspec.json.decode(without_max_value_fractions(raw))
     except msgspec.DecodeError:
         raise error from None

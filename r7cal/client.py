@@ -82,7 +82,7 @@ class R7Client(ClientBase):
             allow_insecure=allow_insecure,
             max_response_bytes=max_response_bytes,
             error_envelope=error_envelope,
-            body_filter=without_max_value_fractions,
+            repair_body=without_max_value_fractions,
             owner="R7Client",
             hooks=hooks,
             stats=self.stats,

@@ -95,3 +95,13 @@ async def test_a_name_that_looks_like_max_value_is_not_touched_beyond_its_fracti
             (event,) = await r7.events.list([1])
     assert event.description == "ends 9999-12-31"
     assert event.end_date is None
+
+
+async def test_a_text_shaped_like_max_value_is_kept_as_sent_when_the_answer_decodes() -> None:
+    # The MaxValue repair rewrites raw bytes, so it runs only on an answer that fails without it.
+    name = "9999-12-31T23:59:59.5 New Year party"
+    async with R7Stub() as stub:
+        stub.events = [{**_event(1, "2025-06-20T10:00:00Z", "2025-06-20T11:00:00Z"), "Name": name}]
+        async with R7Client(stub.url, login="u", password="pw", retry=NO_RETRY) as r7:
+            (event,) = await r7.events.list([1])
+    assert event.name == name
