@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar, overload
 from urllib.parse import urlsplit
@@ -94,7 +94,7 @@ _ATTEMPT_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 # 401-replays one attempt may make; only the tokens of other calls' logins are tried more
-# than once (see _authenticated).
+# than once (see _attempt).
 _MAX_REPLAYS: Final = 3
 
 _ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
@@ -386,7 +386,7 @@ class Transport:
     # ---- the request path -------------------------------------------------------------
 
     @overload
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -397,10 +397,10 @@ class Transport:
         idempotent: bool | None = ...,
         authenticate: bool = ...,
         sensitive: bool = ...,
-    ) -> T: ...
+    ) -> Coroutine[Any, Any, T]: ...
 
     @overload
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -411,9 +411,9 @@ class Transport:
         idempotent: bool | None = ...,
         authenticate: bool = ...,
         sensitive: bool = ...,
-    ) -> None: ...
+    ) -> Coroutine[Any, Any, None]: ...
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -424,7 +424,7 @@ class Transport:
         idempotent: bool | None = None,
         authenticate: bool = True,
         sensitive: bool = False,
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """Send one API call, retried as the policy allows, and decode its answer.
 
         ``path`` is joined to the base URL unless it is an absolute URL. ``json`` is encoded
@@ -432,14 +432,15 @@ class Transport:
         it raw; ``None`` ignores it). ``idempotent`` overrides the method's default.
         ``sensitive`` (logins): errors keep no body, since the answer may hold a token.
         """
-        method = method.upper()
+        # A plain function handing back the coroutine that makes the call (awaited just the
+        # same): on loopback every coroutine frame a call passes through costs about a
+        # microsecond, and a small GET is a hundred.
         call = _CallState()
-        self.stats.requests += 1
         if self.hooks is None:
-            return await self._request(
+            return self._request(
                 method, path, params, json, response_type, idempotent, authenticate, sensitive, call
             )
-        return await self._observed(
+        return self._observed(
             self.hooks,
             method,
             path,
@@ -466,6 +467,7 @@ class Transport:
         call: _CallState,
     ) -> Any:
         # request() with hooks: the call framed by on_call_start / on_call_end.
+        method = method.upper()
         call.call_id = next(_call_ids)
         call.url = public_url(self.url_for(path))
         public_path = urlsplit(call.url).path
@@ -507,6 +509,8 @@ class Transport:
         sensitive: bool,
         call: _CallState,
     ) -> Any:
+        method = method.upper()
+        self.stats.requests += 1
         task = self._calling_task(method, path)
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
@@ -515,7 +519,7 @@ class Transport:
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
         try:
-            attempts = self._attempts(method, path, query, body, idempotent, authenticate, call)
+            attempts = self._attempt(method, path, query, body, 1, authenticate, idempotent, call)
             if self.deadline is None:  # entering even asyncio.timeout(None) costs microseconds
                 status, data = await attempts
             else:
@@ -557,33 +561,6 @@ class Transport:
                 raise _withheld(error) from None
             raise
 
-    async def _attempts(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        idempotent: bool | None,
-        authenticate: bool,
-        call: _CallState,
-    ) -> tuple[int, bytes]:
-        # The first attempt runs before the tenacity loop is entered: iterating AsyncRetrying
-        # costs tens of microseconds per call (it re-wraps its actions on every step), a third
-        # of a small GET on loopback. A failed first attempt is handed to this call's retrying
-        # as its attempt 1, so what is retried, the waits, the log lines and the attempt
-        # numbers are the same as when the loop runs every attempt.
-        try:
-            return await self._authenticated(method, path, query, body, 1, authenticate, call)
-        except Exception as first:
-            # Built only now: a first attempt that succeeds needs no retry loop.
-            retrying = build_retrying(
-                self.retry,
-                idempotent=is_idempotent(method, idempotent),
-                what=f"{method} {path}",
-                on_retry=functools.partial(self._retrying, call, method, path),
-            )
-            return await self._retry(retrying, first, method, path, query, body, authenticate, call)
-
     async def _retrying(
         self,
         call: _CallState,
@@ -617,6 +594,7 @@ class Transport:
         query: dict[str, str] | None,
         body: bytes | None,
         authenticate: bool,
+        idempotent: bool | None,
         call: _CallState,
     ) -> tuple[int, bytes]:
         failed: Exception | None = first
@@ -626,8 +604,8 @@ class Transport:
                 if failed is not None:
                     error, failed = failed, None
                     raise error  # attempt 1, already made: tenacity decides what follows
-                return await self._authenticated(
-                    method, path, query, body, number, authenticate, call
+                return await self._attempt(
+                    method, path, query, body, number, authenticate, idempotent, call
                 )
         raise AssertionError("unreachable: tenacity stops by raising (reraise=True)")
 
@@ -646,45 +624,65 @@ class Transport:
             return path
         return f"{self._base_url}/{path.lstrip('/')}"
 
-    async def _authenticated(
+    async def _attempt(
         self,
         method: str,
         path: str,
         query: dict[str, str] | None,
         body: bytes | None,
-        attempt: int,
+        number: int,
         authenticate: bool,
+        idempotent: bool | None,
         call: _CallState,
     ) -> tuple[int, bytes]:
-        auth = self.auth if authenticate else None
-        if auth is None:
-            return await self._exchange(
-                method, self.url_for(path), query, body, None, attempt, call
-            )
-        issued = auth.ready()  # a synchronous look first: most calls need no login
-        if issued is None:
-            issued = await auth.current(self)
-        # Joined after the login: a login may move the base URL (Pyrus' api_url).
-        url = self.url_for(path)
-        logged_in = False
-        for _ in range(_MAX_REPLAYS):
-            try:
+        # Attempt ``number`` of a call, with its 401 replays. Attempt 1 runs before any
+        # tenacity loop: iterating AsyncRetrying costs tens of microseconds per call (it
+        # re-wraps its actions on every step), a third of a small GET on loopback. A failed
+        # attempt 1 is handed to a retrying built only then, as its attempt 1, so what is
+        # retried, the waits, the log lines and the attempt numbers are the same as when the
+        # loop runs every attempt; it makes attempts 2 and on through this method again.
+        try:
+            auth = self.auth if authenticate else None
+            if auth is None:
                 return await self._exchange(
-                    method, url, query, body, auth.authorization(issued.value), attempt, call
+                    method, self.url_for(path), query, body, None, number, call
                 )
-            except AuthenticationError as error:
-                if logged_in or not auth.can_login or auth.is_final(error):
-                    raise
-                # A 401 means the server did not act on the request, so replaying it with a
-                # fresh token is safe even for a create. A call logs in again at most once:
-                # a 401 after its own login is final. One whose fresh token came from another
-                # call's login (and was revoked again) may still log in itself.
-                logger.info("%s %s: token refused, logging in again", method, _path(url))
-                issued, logged_in = await auth.renew(self, stale=issued)
-                url = self.url_for(path)
-        return await self._exchange(
-            method, url, query, body, auth.authorization(issued.value), attempt, call
-        )
+            issued = auth.ready()  # a synchronous look first: most calls need no login
+            if issued is None:
+                issued = await auth.current(self)
+            # Joined after the login: a login may move the base URL (Pyrus' api_url).
+            url = self.url_for(path)
+            logged_in = False
+            for _ in range(_MAX_REPLAYS):
+                try:
+                    return await self._exchange(
+                        method, url, query, body, auth.authorization(issued.value), number, call
+                    )
+                except AuthenticationError as error:
+                    if logged_in or not auth.can_login or auth.is_final(error):
+                        raise
+                    # A 401 means the server did not act on the request, so replaying it with
+                    # a fresh token is safe even for a create. A call logs in again at most
+                    # once: a 401 after its own login is final. One whose fresh token came
+                    # from another call's login (and was revoked again) may still log in.
+                    logger.info("%s %s: token refused, logging in again", method, _path(url))
+                    issued, logged_in = await auth.renew(self, stale=issued)
+                    url = self.url_for(path)
+            return await self._exchange(
+                method, url, query, body, auth.authorization(issued.value), number, call
+            )
+        except Exception as failure:
+            if number > 1:
+                raise  # the retrying that made this attempt decides what follows
+            retrying = build_retrying(
+                self.retry,
+                idempotent=is_idempotent(method, idempotent),
+                what=f"{method} {path}",
+                on_retry=functools.partial(self._retrying, call, method, path),
+            )
+            return await self._retry(
+                retrying, failure, method, path, query, body, authenticate, idempotent, call
+            )
 
     async def _exchange(
         self,
@@ -725,7 +723,11 @@ class Transport:
                     allow_redirects=False,  # never carry the Authorization header to another host
                     raise_for_status=False,
                 ) as response:
-                    data = await self._read_body(response, method, url)
+                    length = response.content_length
+                    if length is not None and length <= self.max_response_bytes:
+                        data = await response.read()  # the common case, without a frame more
+                    else:
+                        data = await self._read_body(response, method, url)
                     status = response.status
                     response_headers = response.headers
             except _ATTEMPT_FAILURES as error:
@@ -853,10 +855,9 @@ class Transport:
         await emit(hooks.on_response, record)
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
+        # A body of no stated length, read up to the limit, or one stated to be too large.
         limit = self.max_response_bytes
         length = response.content_length
-        if length is not None and length <= limit:
-            return await response.read()
         if length is not None:
             raise self._too_large(response.status, method, url, f"Content-Length {length}")
         chunks = bytearray()
