@@ -53,9 +53,14 @@ class Secret:
         return hash(self._value)
 
 
+def _clock() -> float:
+    # One place to read the clock (seconds since the epoch), so tests can move time instead
+    # of sleeping. A float, since a call compares it with its token's renewal moment.
+    return time.time()
+
+
 def _now() -> datetime:
-    # One place to read the clock, so tests can move time instead of sleeping.
-    return datetime.now(UTC)
+    return datetime.fromtimestamp(_clock(), UTC)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -109,7 +114,7 @@ class TokenAuth(abc.ABC):
         self._last_failure: Exception | None = None
         self._warned_expiry = False
         # (a token, the skew it was computed with, when to renew it): once per token
-        self._renew_at: tuple[IssuedToken, timedelta, datetime] | None = None
+        self._renew_at: tuple[IssuedToken, timedelta, float] | None = None
         self.logins = 0  # how many logins this object made; tests and the chaos table read it
         self._store: TokenStore | None = None  # None: the token stays in this object
         self._store_key: StoreKey | None = None
@@ -159,9 +164,10 @@ class TokenAuth(abc.ABC):
             # The skew is capped at half the token's lifetime: a token issued for less than
             # twice the skew is still used, not replaced by a new login before every call.
             skew = min(self.refresh_skew, (issued.expires_at - issued.issued_at) / 2)
-            cached = (issued, self.refresh_skew, issued.expires_at - skew)  # once per token
+            renew_at = (issued.expires_at - skew).timestamp()
+            cached = (issued, self.refresh_skew, renew_at)  # once per token
             self._renew_at = cached
-        return _now() < cached[2]
+        return _clock() < cached[2]
 
     def ready(self) -> IssuedToken | None:
         """The current token if it is good to use now without a login, else ``None`` (the

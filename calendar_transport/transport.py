@@ -236,6 +236,7 @@ class Transport:
         # which is then decoded once more; a body that decodes is never scanned for it
         self._repair_body = repair_body
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+        self._decoders_by_id: dict[int, tuple[Any, msgspec.json.Decoder[Any]]] = {}
         self._owner = owner
         # Tasks inside request(), with how deep (a login is a request inside a request).
         self._inflight: dict[asyncio.Task[Any], int] = {}
@@ -514,7 +515,7 @@ class Transport:
         task = self._calling_task(method, path)
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
-        query = _encode_params(params)
+        query = None if params is None else _encode_params(params)
         body = msgspec.json.encode(json) if json is not None else None
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
@@ -554,6 +555,8 @@ class Transport:
         finally:
             if task is not None:
                 self._leave(task)
+        if response_type is bytes:  # most R7 resources decode for themselves
+            return data
         try:
             return self.decode(data, response_type, method=method, path=path, status=status)
         except DecodeError as error:
@@ -705,7 +708,7 @@ class Transport:
                 raise ClientClosedError(
                     f"{self._owner} is closed", method=method, url=url, request_sent=False
                 )
-            session = self._get_session()
+            session = self._session or self._get_session()
             hooks = self.hooks
             if hooks is not None:
                 await self._attempt_starts(hooks, call, method, url, attempt)
@@ -917,6 +920,22 @@ class Transport:
             attempt=attempt,
         )
 
+    def _decoder_for(self, response_type: Any) -> msgspec.json.Decoder[Any]:
+        # Looked up by identity first: hashing a union or a generic alias (the resources'
+        # ``list[X] | X | None``) costs more than decoding a small item. An entry holds its
+        # type, so the id cannot be reused while it is there.
+        entry = self._decoders_by_id.get(id(response_type))
+        if entry is not None:
+            return entry[1]
+        decoder = self._decoders.get(response_type)
+        if decoder is None:
+            decoder = msgspec.json.Decoder(response_type, dec_hook=self._dec_hook)
+            self._decoders[response_type] = decoder
+        if len(self._decoders_by_id) >= 256:  # types made afresh for each call
+            self._decoders_by_id.clear()
+        self._decoders_by_id[id(response_type)] = (response_type, decoder)
+        return decoder
+
     def decode(
         self, data: bytes, response_type: Any, *, method: str, path: str, status: int = 200
     ) -> Any:
@@ -927,10 +946,7 @@ class Transport:
             return None
         if response_type is bytes:
             return data
-        decoder = self._decoders.get(response_type)
-        if decoder is None:
-            decoder = msgspec.json.Decoder(response_type, dec_hook=self._dec_hook)
-            self._decoders[response_type] = decoder
+        decoder = self._decoder_for(response_type)
         try:
             return decoder.decode(data)
         except (msgspec.DecodeError, ValueError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from aioresponses import aioresponses
 from yarl import URL
@@ -16,6 +17,7 @@ from calendar_transport import (
     ServerError,
     Transport,
 )
+from calendar_transport.auth import IssuedToken
 from calendar_transport.transport import USER_AGENT
 
 from .support import DemoAuth
@@ -166,3 +168,47 @@ async def test_unencodable_query_or_body_fails_before_sending(mocked: aiorespons
         with pytest.raises(TypeError):
             await transport.request("POST", "/x", json={"x": object()})
     assert mocked.requests == {}
+
+
+async def test_header_sets_follow_the_token_and_the_kind_of_body(mocked: aioresponses) -> None:
+    # Headers are built once per token and kind of body and shared: a GET after a POST must
+    # not carry its Content-Type, and a new token must replace the old one at once.
+    mocked.post(f"{BASE}/login", payload={"token": "FIRST"})
+    mocked.post(f"{BASE}/things", payload={"id": 1})
+    mocked.get(f"{BASE}/things", payload=[], repeat=True)
+    async with Transport(BASE, auth=DemoAuth(), retry=ONCE) as transport:
+        await transport.request("POST", "things", json={"n": 1}, response_type=dict[str, int])
+        await transport.request("GET", "things")
+        assert transport.auth is not None
+        transport.auth.set_token(IssuedToken("SECOND"))
+        await transport.request("GET", "things")
+    post = mocked.requests[("POST", URL(f"{BASE}/things"))][0].kwargs["headers"]
+    first_get, second_get = (
+        call.kwargs["headers"] for call in mocked.requests[("GET", URL(f"{BASE}/things"))]
+    )
+    assert post["Content-Type"] == "application/json"
+    assert "Content-Type" not in first_get
+    assert (post["Authorization"], first_get["Authorization"]) == ("Token FIRST",) * 2
+    assert second_get["Authorization"] == "Token SECOND"
+
+
+class _Red(msgspec.Struct):
+    red: int = 0
+
+
+class _Blue(msgspec.Struct):
+    blue: int = 0
+
+
+async def test_answers_decode_into_types_made_afresh_for_each_call(mocked: aioresponses) -> None:
+    # Decoders are found by the type's id first. ``list[X]`` written in a call is a new object
+    # each time, freed right after: its id comes back for the next one, which must still get
+    # its own decoder (the cache holds each type it has an id for, and is bounded).
+    mocked.get(f"{BASE}/things", payload=[{"red": 1, "blue": 2}], repeat=True)
+    async with Transport(BASE, retry=ONCE) as transport:
+        for _ in range(200):
+            reds = await transport.request("GET", "things", response_type=list[_Red])
+            blues = await transport.request("GET", "things", response_type=list[_Blue])
+            assert (reds, blues) == ([_Red(1)], [_Blue(2)])
+        assert len(transport._decoders_by_id) <= 256
+        assert len(transport._decoders) == 2

@@ -149,7 +149,7 @@ async def test_token_only_client_raises_on_401(server: DemoServer) -> None:
 
 def _move_clock(monkeypatch: pytest.MonkeyPatch, by: timedelta) -> None:
     later = datetime.now(UTC) + by
-    monkeypatch.setattr(auth_module, "_now", lambda: later)
+    monkeypatch.setattr(auth_module, "_clock", later.timestamp)
 
 
 async def test_token_is_refreshed_before_a_known_expiry(
