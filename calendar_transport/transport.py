@@ -6,11 +6,11 @@ Backends call :meth:`Transport.request` and never touch aiohttp themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import itertools
 import logging
+import os
 import platform
 import ssl
 import threading
@@ -150,6 +150,19 @@ def _encode_params(params: Mapping[str, ParamValue] | None) -> dict[str, str] | 
 
 _call_ids = itertools.count(1)
 
+# Bumped in a child process after fork(): it has the parent's thread ids and asyncio's table
+# of current tasks, so neither tells it that the loop of first use is not running there.
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_fork)
+
 
 class _CallState:
     """What the attempts of one call have learnt so far."""
@@ -244,7 +257,8 @@ class Transport:
         self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         self._closed = False  # for good: nothing reopens a closed transport
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of first use
-        self._thread = 0  # the thread that last used it
+        self._thread = 0  # the thread where the loop check last passed
+        self._forks_seen = -1  # forks of this process by then (see _calling_task)
         #: the callbacks told of every call, attempt and retry (None: nothing is reported)
         self.hooks = hooks
         #: what this transport has done (shared with the client that owns it)
@@ -334,11 +348,18 @@ class Transport:
 
         Most calls are answered without ``asyncio.get_running_loop()``, which on Python 3.11
         costs a ``getpid()`` system call (with ``current_task()``, the only two system calls
-        the SDK added to a request): when the loop of first use is running a task in the
-        thread that last used it, that task is the caller, since a thread runs one loop.
+        the SDK added to a request). When the loop of first use is running a task in the
+        thread where the full check last passed, in the same process (no fork since), that
+        task is the caller: a thread runs one loop at a time. Anything else takes the full
+        check, which refuses a foreign loop.
         """
         loop = self._loop
-        if not self._closed and loop is not None and threading.get_ident() == self._thread:
+        if (
+            not self._closed
+            and loop is not None
+            and threading.get_ident() == self._thread
+            and self._forks_seen == _forks
+        ):
             task = asyncio.current_task(loop)
             if task is not None:
                 return task
@@ -357,6 +378,7 @@ class Transport:
                 "asyncio.run, or one per thread that runs a loop"
             )
         self._thread = threading.get_ident()  # where the loop runs now (see _calling_task)
+        self._forks_seen = _forks
 
     def _check_open(self, method: str = "", url: str = "") -> None:
         """Refuse a closed transport, and a loop other than the one of first use."""
@@ -521,7 +543,7 @@ class Transport:
             self._inflight[task] = self._inflight.get(task, 0) + 1
         try:
             attempts = self._attempt(method, path, query, body, 1, authenticate, idempotent, call)
-            if self.deadline is None:  # entering even asyncio.timeout(None) costs microseconds
+            if not self.deadline:  # entering even asyncio.timeout(None) costs microseconds
                 status, data = await attempts
             else:
                 async with asyncio.timeout(self.deadline):
@@ -950,17 +972,20 @@ class Transport:
         try:
             return decoder.decode(data)
         except (msgspec.DecodeError, ValueError) as error:
+            failure: Exception = error
             repaired = data if self._repair_body is None else self._repair_body(data)
             if repaired is not data:
-                with contextlib.suppress(msgspec.DecodeError, ValueError):
+                try:
                     return decoder.decode(repaired)
+                except (msgspec.DecodeError, ValueError) as still:
+                    failure = still  # what is wrong beyond what the repair mends
             raise DecodeError(
-                str(error) if data else "empty body",
+                str(failure) if data else "empty body",
                 status=status,
                 method=method,
                 url=self.url_for(path),
                 body=data.decode("utf-8", "replace"),
-            ) from error
+            ) from failure
 
 
 def _connection_error(error: BaseException, method: str, url: str, *, sent: bool) -> TransportError:

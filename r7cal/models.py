@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeAlias
@@ -78,19 +79,42 @@ class AccessLevel(enum.IntEnum):
 # The last second .NET can write (DateTime.MaxValue is 23:59:59.9999999 of it): "no end".
 _MAX_VALUE_SECOND = datetime(9999, 12, 31, 23, 59, 59)
 _LAST_SECOND = b'"9999-12-31T23:59:59.'
-_LAST_SECOND_FRACTION = re.compile(rb'"9999-12-31T23:59:59\.[0-9]+')
 
 
 def without_max_value_fractions(body: bytes) -> bytes:
-    """``body`` with the fraction of any time in the last second of 9999 dropped.
+    """``body`` with the fraction dropped from every time field set in the last second of 9999.
 
     msgspec rounds .NET's seven fractional digits to microseconds, and MaxValue's
     ``.9999999`` rounds past the last datetime Python has: one such value would fail a
     whole answer. Without the fraction it decodes, and :func:`_utc` reads it as "no end".
+    Only the values of the models' time fields (``"EndDate": "..."``) are touched: a name, or
+    raw JSON such as ``Recurring``, keeps what the server sent.
     """
     if _LAST_SECOND not in body:  # a plain substring scan: most answers end here
         return body
-    return _LAST_SECOND_FRACTION.sub(b'"9999-12-31T23:59:59', body)
+    return _time_field_fraction().sub(rb"\1", body)
+
+
+@functools.cache
+def _time_field_fraction() -> re.Pattern[bytes]:
+    # The wire names of every datetime field of the R7 models (read once, after they exist).
+    names = sorted(
+        {
+            field.encode_name
+            for model in _all_models(_Model)
+            for field in msgspec.structs.fields(model)
+            if "datetime" in str(field.type)
+        }
+    )
+    keys = b"|".join(re.escape(name.encode()) for name in names)
+    return re.compile(rb'("(?:' + keys + rb')"\s*:\s*"9999-12-31T23:59:59)\.[0-9]+')
+
+
+def _all_models(base: type[msgspec.Struct]) -> list[type[msgspec.Struct]]:
+    found = []
+    for model in base.__subclasses__():
+        found += [model, *_all_models(model)]
+    return found
 
 
 def _utc(value: datetime | None) -> datetime | None:

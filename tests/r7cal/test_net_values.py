@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from r7cal import R7Client, RetryPolicy
+from r7cal import DecodeError, R7Client, RetryPolicy
 from r7cal.testing import FakeR7Server
 from r7cal.testing.fake import TokenExpiry
 
@@ -97,11 +97,28 @@ async def test_a_name_that_looks_like_max_value_is_not_touched_beyond_its_fracti
     assert event.end_date is None
 
 
-async def test_a_text_shaped_like_max_value_is_kept_as_sent_when_the_answer_decodes() -> None:
-    # The MaxValue repair rewrites raw bytes, so it runs only on an answer that fails without it.
+@pytest.mark.parametrize("neighbour_end", ["2025-06-20T11:00:00Z", MAX_VALUE])
+async def test_text_and_raw_json_shaped_like_max_value_are_kept_as_sent(neighbour_end: str) -> None:
+    # The MaxValue repair rewrites raw bytes: it runs only on an answer that fails without it
+    # (a neighbour's MaxValue end), and then only on the models' time fields.
     name = "9999-12-31T23:59:59.5 New Year party"
+    recurring = {"Until": f"{MAX_VALUE}Z", "Note": "9999-12-31T23:59:59.25"}
     async with R7Stub() as stub:
-        stub.events = [{**_event(1, "2025-06-20T10:00:00Z", "2025-06-20T11:00:00Z"), "Name": name}]
+        stub.events = [
+            {**_event(1, "2025-06-20T10:00:00Z", "2025-06-20T11:00:00Z"), "Name": name},
+            {**_event(2, "2025-06-20T10:00:00Z", neighbour_end), "Recurring": recurring},
+        ]
         async with R7Client(stub.url, login="u", password="pw", retry=NO_RETRY) as r7:
-            (event,) = await r7.events.list([1])
-    assert event.name == name
+            first, second = await r7.events.list([1])
+    assert first.name == name
+    assert second.recurring == recurring
+    ends = {MAX_VALUE: None, "2025-06-20T11:00:00Z": datetime(2025, 6, 20, 11, tzinfo=UTC)}
+    assert second.end_date == ends[neighbour_end]
+
+
+async def test_an_answer_still_wrong_after_the_repair_names_what_is_wrong() -> None:
+    async with R7Stub() as stub:
+        stub.events = [{**_event(1, "2025-06-20T10:00:00Z", MAX_VALUE), "CalendarId": "x"}]
+        async with R7Client(stub.url, login="u", password="pw", retry=NO_RETRY) as r7:
+            with pytest.raises(DecodeError, match="CalendarId"):
+                await r7.events.list([1])

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import select
+import signal
 import subprocess
 import sys
 import threading
@@ -268,6 +271,37 @@ async def test_a_client_used_from_another_threads_loop_fails_at_once(own_loop: s
     assert isinstance(caught[0], WrongEventLoopError)
     assert isinstance(caught[0], RuntimeError)
     assert "one R7Client per event loop" in str(caught[0])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+async def test_a_forked_child_is_refused_its_parents_client() -> None:
+    # Forked mid-step: the child inherits this thread's id and asyncio's record of the task
+    # being run, neither of which may let it into the parent's loop and session.
+    async with FakeR7Server() as server, r7_client(server, retry=FAST) as r7:
+        await r7.calendars.list()
+        sent = len(server.requests)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what the call raised, then leave at once
+            outcome = "no error"
+            try:
+                asyncio.run(r7.calendars.list())
+            except BaseException as error:
+                outcome = type(error).__name__
+            os.write(write_end, outcome.encode())
+            os._exit(0)
+        os.close(write_end)
+        try:
+            ready, _, _ = await asyncio.to_thread(select.select, [read_end], [], [], 10)
+            outcome = os.read(read_end, 100).decode() if ready else "no answer in 10 s"
+        finally:
+            os.close(read_end)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.to_thread(os.waitpid, pid, 0)
+        assert outcome == "WrongEventLoopError"
+        assert len(server.requests) == sent
+        assert len(await r7.calendars.list()) == 1  # the parent carries on
 
 
 # ---- closing with calls in flight ----------------------------------------------------------
