@@ -164,12 +164,50 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_count_fork)
 
 
-class _CallState:
-    """What the attempts of one call have learnt so far."""
+class _Call:
+    """One call as :meth:`Transport.request` was asked for it, and what its attempts have
+    learnt so far (handed down the request path instead of its parts one by one)."""
 
-    __slots__ = ("attempts", "call_id", "reached", "status", "url")
+    __slots__ = (
+        "attempts",
+        "authenticate",
+        "body",
+        "call_id",
+        "idempotent",
+        "json",
+        "method",
+        "params",
+        "path",
+        "query",
+        "reached",
+        "response_type",
+        "sensitive",
+        "status",
+        "url",
+    )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, ParamValue] | None,
+        json: Any,
+        response_type: Any,
+        idempotent: bool | None,
+        authenticate: bool,
+        sensitive: bool,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.params = params
+        self.json = json
+        self.response_type = response_type
+        self.idempotent = idempotent
+        self.authenticate = authenticate
+        self.sensitive = sensitive
+        # the encoded query and body (set once the call is checked)
+        self.query: dict[str, str] | None = None
+        self.body: bytes | None = None
         # whether an attempt may have reached the server and acted (see may_have_reached)
         self.reached = False
         self.attempts = 0
@@ -458,41 +496,18 @@ class Transport:
         # A plain function handing back the coroutine that makes the call (awaited just the
         # same): on loopback every coroutine frame a call passes through costs about a
         # microsecond, and a small GET is a hundred.
-        call = _CallState()
-        if self.hooks is None:
-            return self._request(
-                method, path, params, json, response_type, idempotent, authenticate, sensitive, call
-            )
-        return self._observed(
-            self.hooks,
-            method,
-            path,
-            params,
-            json,
-            response_type,
-            idempotent,
-            authenticate,
-            sensitive,
-            call,
+        call = _Call(
+            method.upper(), path, params, json, response_type, idempotent, authenticate, sensitive
         )
+        if self.hooks is None:
+            return self._request(call)
+        return self._observed(self.hooks, call)
 
-    async def _observed(
-        self,
-        hooks: Hooks,
-        method: str,
-        path: str,
-        params: Mapping[str, ParamValue] | None,
-        json: Any,
-        response_type: Any,
-        idempotent: bool | None,
-        authenticate: bool,
-        sensitive: bool,
-        call: _CallState,
-    ) -> Any:
+    async def _observed(self, hooks: Hooks, call: _Call) -> Any:
         # request() with hooks: the call framed by on_call_start / on_call_end.
-        method = method.upper()
+        method = call.method
         call.call_id = next(_call_ids)
-        call.url = public_url(self.url_for(path))
+        call.url = public_url(self.url_for(call.path))
         public_path = urlsplit(call.url).path
         await emit(
             hooks.on_call_start,
@@ -501,9 +516,7 @@ class Transport:
         started = time.perf_counter()
         error: str | None = None
         try:
-            return await self._request(
-                method, path, params, json, response_type, idempotent, authenticate, sensitive, call
-            )
+            return await self._request(call)
         except BaseException as failure:
             error = type(failure).__name__
             raise
@@ -520,29 +533,20 @@ class Transport:
             )
             await emit(hooks.on_call_end, end)
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, ParamValue] | None,
-        json: Any,
-        response_type: Any,
-        idempotent: bool | None,
-        authenticate: bool,
-        sensitive: bool,
-        call: _CallState,
-    ) -> Any:
-        method = method.upper()
+    async def _request(self, call: _Call) -> Any:
+        method, path = call.method, call.path
         self.stats.requests += 1
         task = self._calling_task(method, path)
         if path.startswith(("http://", "https://")):
             validate_base_url(path, allow_insecure=self.allow_insecure, name="url")
-        query = None if params is None else _encode_params(params)
-        body = msgspec.json.encode(json) if json is not None else None
+        if call.params is not None:
+            call.query = _encode_params(call.params)
+        if call.json is not None:
+            call.body = msgspec.json.encode(call.json)
         if task is not None:
             self._inflight[task] = self._inflight.get(task, 0) + 1
         try:
-            attempts = self._attempt(method, path, query, body, 1, authenticate, idempotent, call)
+            attempts = self._attempt(call, 1)
             if not self.deadline:  # entering even asyncio.timeout(None) costs microseconds
                 status, data = await attempts
             else:
@@ -571,37 +575,31 @@ class Transport:
                 raise closed from None
             raise
         except APIError as error:
-            if sensitive:
+            if call.sensitive:
                 raise _withheld(error) from None
             raise
         finally:
             if task is not None:
                 self._leave(task)
-        if response_type is bytes:  # most R7 resources decode for themselves
+        if call.response_type is bytes:  # most R7 resources decode for themselves
             return data
         try:
-            return self.decode(data, response_type, method=method, path=path, status=status)
+            return self.decode(data, call.response_type, method=method, path=path, status=status)
         except DecodeError as error:
-            if sensitive:
+            if call.sensitive:
                 raise _withheld(error) from None
             raise
 
     async def _retrying(
-        self,
-        call: _CallState,
-        method: str,
-        path: str,
-        attempt: int,
-        wait: float,
-        error: BaseException | None,
+        self, call: _Call, attempt: int, wait: float, error: BaseException | None
     ) -> None:
         # Told by the retry loop before each wait.
         self.stats.retries += 1
         if self.hooks is not None:
-            url = call.url or public_url(self.url_for(path))
+            url = call.url or public_url(self.url_for(call.path))
             record = RetryRecord(
                 call_id=call.call_id,
-                method=method,
+                method=call.method,
                 url=url,
                 path=urlsplit(url).path,
                 attempt=attempt,
@@ -611,16 +609,7 @@ class Transport:
             await emit(self.hooks.on_retry, record)
 
     async def _retry(
-        self,
-        retrying: AsyncRetrying,
-        first: Exception,
-        method: str,
-        path: str,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        authenticate: bool,
-        idempotent: bool | None,
-        call: _CallState,
+        self, retrying: AsyncRetrying, first: Exception, call: _Call
     ) -> tuple[int, bytes]:
         failed: Exception | None = first
         async for attempt in retrying:
@@ -629,9 +618,7 @@ class Transport:
                 if failed is not None:
                     error, failed = failed, None
                     raise error  # attempt 1, already made: tenacity decides what follows
-                return await self._attempt(
-                    method, path, query, body, number, authenticate, idempotent, call
-                )
+                return await self._attempt(call, number)
         raise AssertionError("unreachable: tenacity stops by raising (reraise=True)")
 
     def _leave(self, task: asyncio.Task[Any]) -> None:
@@ -649,17 +636,7 @@ class Transport:
             return path
         return f"{self._base_url}/{path.lstrip('/')}"
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        number: int,
-        authenticate: bool,
-        idempotent: bool | None,
-        call: _CallState,
-    ) -> tuple[int, bytes]:
+    async def _attempt(self, call: _Call, number: int) -> tuple[int, bytes]:
         # Attempt ``number`` of a call, with its 401 replays. Attempt 1 runs before any
         # tenacity loop: iterating AsyncRetrying costs tens of microseconds per call (it
         # re-wraps its actions on every step), a third of a small GET on loopback. A failed
@@ -667,22 +644,18 @@ class Transport:
         # retried, the waits, the log lines and the attempt numbers are the same as when the
         # loop runs every attempt; it makes attempts 2 and on through this method again.
         try:
-            auth = self.auth if authenticate else None
+            auth = self.auth if call.authenticate else None
             if auth is None:
-                return await self._exchange(
-                    method, self.url_for(path), query, body, None, number, call
-                )
+                return await self._exchange(call, self.url_for(call.path), None, number)
             issued = auth.ready()  # a synchronous look first: most calls need no login
             if issued is None:
                 issued = await auth.current(self)
             # Joined after the login: a login may move the base URL (Pyrus' api_url).
-            url = self.url_for(path)
+            url = self.url_for(call.path)
             logged_in = False
             for _ in range(_MAX_REPLAYS):
                 try:
-                    return await self._exchange(
-                        method, url, query, body, auth.authorization(issued.value), number, call
-                    )
+                    return await self._exchange(call, url, auth.authorization(issued.value), number)
                 except AuthenticationError as error:
                     if logged_in or not auth.can_login or auth.is_final(error):
                         raise
@@ -690,40 +663,30 @@ class Transport:
                     # a fresh token is safe even for a create. A call logs in again at most
                     # once: a 401 after its own login is final. One whose fresh token came
                     # from another call's login (and was revoked again) may still log in.
-                    logger.info("%s %s: token refused, logging in again", method, _path(url))
+                    logger.info("%s %s: token refused, logging in again", call.method, _path(url))
                     issued, logged_in = await auth.renew(self, stale=issued)
-                    url = self.url_for(path)
-            return await self._exchange(
-                method, url, query, body, auth.authorization(issued.value), number, call
-            )
+                    url = self.url_for(call.path)
+            return await self._exchange(call, url, auth.authorization(issued.value), number)
         except Exception as failure:
             if number > 1:
                 raise  # the retrying that made this attempt decides what follows
             retrying = build_retrying(
                 self.retry,
-                idempotent=is_idempotent(method, idempotent),
-                what=f"{method} {path}",
-                on_retry=functools.partial(self._retrying, call, method, path),
+                idempotent=is_idempotent(call.method, call.idempotent),
+                what=f"{call.method} {call.path}",
+                on_retry=functools.partial(self._retrying, call),
             )
-            return await self._retry(
-                retrying, failure, method, path, query, body, authenticate, idempotent, call
-            )
+            return await self._retry(retrying, failure, call)
 
     async def _exchange(
-        self,
-        method: str,
-        url: str,
-        query: dict[str, str] | None,
-        body: bytes | None,
-        authorization: str | None,
-        attempt: int,
-        call: _CallState,
+        self, call: _Call, url: str, authorization: str | None, attempt: int
     ) -> tuple[int, bytes]:
         # One attempt. An error it raises says whether an earlier attempt of the call may have
         # reached the server: a DELETE answered 404 is "already done" only then (r7cal's
         # delete helper reads it).
+        method = call.method
         try:
-            headers = self._headers_for(authorization, json_body=body is not None)
+            headers = self._headers_for(authorization, json_body=call.body is not None)
             if self._before_attempt is not None:
                 await self._before_attempt()
             if self._closed:  # a retry or a replay after aclose() must not open a new session
@@ -733,7 +696,7 @@ class Transport:
             session = self._session or self._get_session()
             hooks = self.hooks
             if hooks is not None:
-                await self._attempt_starts(hooks, call, method, url, attempt)
+                await self._attempt_starts(hooks, call, url, attempt)
             started = time.perf_counter()
             self.stats.attempts += 1
             call.attempts += 1
@@ -741,8 +704,8 @@ class Transport:
                 async with session.request(
                     method,
                     url,
-                    params=query,
-                    data=body,
+                    params=call.query,
+                    data=call.body,
                     headers=headers,
                     timeout=self._timeout,
                     allow_redirects=False,  # never carry the Authorization header to another host
@@ -759,13 +722,13 @@ class Transport:
                 lost = self._attempt_error(error, method, url)
                 if hooks is not None:
                     elapsed = time.perf_counter() - started
-                    await self._attempt_ends(hooks, call, method, url, attempt, None, elapsed, lost)
+                    await self._attempt_ends(hooks, call, url, attempt, None, elapsed, lost)
                 raise lost from error
             except ResponseTooLargeError as error:
                 if hooks is not None:
                     elapsed = time.perf_counter() - started
                     await self._attempt_ends(
-                        hooks, call, method, url, attempt, error.status, elapsed, error
+                        hooks, call, url, attempt, error.status, elapsed, error
                     )
                 raise
             elapsed = time.perf_counter() - started
@@ -783,9 +746,7 @@ class Transport:
             failure = self._failure(status, data, response_headers, method, url, attempt)
             if hooks is not None:
                 call.status = status
-                await self._attempt_ends(
-                    hooks, call, method, url, attempt, status, elapsed, failure
-                )
+                await self._attempt_ends(hooks, call, url, attempt, status, elapsed, failure)
             if failure is None:
                 return status, data
             if status == 429 and failure.retry_after is not None:
@@ -842,13 +803,11 @@ class Transport:
             )
         return _connection_error(error, method, url, sent=True)
 
-    async def _attempt_starts(
-        self, hooks: Hooks, call: _CallState, method: str, url: str, attempt: int
-    ) -> None:
+    async def _attempt_starts(self, hooks: Hooks, call: _Call, url: str, attempt: int) -> None:
         shown = public_url(url)
         record = RequestRecord(
             call_id=call.call_id,
-            method=method,
+            method=call.method,
             url=shown,
             path=urlsplit(shown).path,
             attempt=attempt,
@@ -858,8 +817,7 @@ class Transport:
     async def _attempt_ends(
         self,
         hooks: Hooks,
-        call: _CallState,
-        method: str,
+        call: _Call,
         url: str,
         attempt: int,
         status: int | None,
@@ -869,7 +827,7 @@ class Transport:
         shown = public_url(url)
         record = ResponseRecord(
             call_id=call.call_id,
-            method=method,
+            method=call.method,
             url=shown,
             path=urlsplit(shown).path,
             attempt=attempt,
