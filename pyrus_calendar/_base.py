@@ -16,6 +16,12 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def format_utc(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, the format ``/calendar`` takes."""
+    # isoformat, not strftime: glibc's %Y does not pad years below 1000 to four digits.
+    return to_utc(value).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
 class PyrusModel(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, gc=False):
     """Unknown keys are ignored, omitted keys take their defaults, and empty values are not
     sent back when a model is encoded (Pyrus omits empty fields rather than sending null).

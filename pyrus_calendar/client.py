@@ -45,6 +45,7 @@ from .paging import (
     Window,
     ceil_second,
     floor_second,
+    format_utc,
 )
 from .watch import PyrusWatchSource
 
@@ -447,8 +448,8 @@ class PyrusClient(ClientBase):
 
     async def _get(self, window: Window, *, item_count: int, all_accessed: bool) -> bytes:
         params: Mapping[str, ParamValue] = {
-            "start_date_utc": _format_utc(window.start),
-            "end_date_utc": _format_utc(window.end),
+            "start_date_utc": format_utc(window.start),
+            "end_date_utc": format_utc(window.end),
             "item_count": item_count,
             "all_accessed_tasks": all_accessed,
             "filter_mask": int(window.mask),
@@ -484,14 +485,20 @@ class PyrusClient(ClientBase):
         decode = self.transport.decode
 
         def tasks() -> list[Task]:
-            page: CalendarPage = decode(raw, CalendarPage, method="GET", path="calendar")
-            return page.tasks
+            found: _Tasks = decode(raw, _Tasks, method="GET", path="calendar")
+            return found.tasks
 
         def meetings() -> list[Meeting]:
             found: _Meetings = decode(raw, _Meetings, method="GET", path="calendar")
             return found.meetings
 
         return Answer(skim, tasks, meetings)
+
+
+# A page's tasks or its meetings alone: a walk asks for each apart, and decoding the
+# whole CalendarPage for either would build the other's models too.
+class _Tasks(msgspec.Struct):
+    tasks: list[Task] = msgspec.field(default_factory=list)
 
 
 class _Meetings(msgspec.Struct):
@@ -563,12 +570,6 @@ def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool)
 
 
 _LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-
-
-def _format_utc(value: datetime) -> str:
-    # ``YYYY-MM-DDTHH:MM:SSZ``; isoformat, not strftime: glibc's %Y does not pad years
-    # below 1000 to the four digits the format needs.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _check_item_count(value: object) -> int:

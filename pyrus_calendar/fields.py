@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from ._base import PyrusModel, to_utc
+from ._base import PyrusModel, format_utc, to_utc
 
 __all__ = [
     "CatalogValue",
@@ -251,7 +251,7 @@ def raw_value(kind: str, value: Any) -> Any:
     if kind == "checkmark" and isinstance(value, bool):
         return "checked" if value else "unchecked"
     if isinstance(value, datetime):
-        return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_utc(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, time):

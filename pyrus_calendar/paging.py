@@ -51,6 +51,7 @@ import msgspec
 
 from calendar_transport.errors import IncompleteResultsError
 
+from ._base import format_utc, to_utc
 from .filters import CalendarFilter
 from .models import Meeting, Task
 
@@ -95,11 +96,6 @@ _PREFIX_AHEAD = 1
 _NARROW = "cannot be narrowed"
 _SHORT = "has_more with a short page"
 _SAME = "split brought back the same tasks"
-
-
-def format_utc(value: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, the format ``/calendar`` takes."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def floor_second(value: datetime) -> datetime:
@@ -640,7 +636,7 @@ class CalendarWalk(Generic[T]):
         if window.mask == CalendarFilter.DUE:
             for key in skim.tasks:
                 if key.due is not None:
-                    due = _utc(key.due)
+                    due = to_utc(key.due)
                     self._time.start_counts |= due == window.start
                     self._time.end_counts |= due == window.end
         elif window.by_day:
@@ -755,10 +751,6 @@ def _with(window: Window, meetings: bool) -> Window:
     return Window(window.start, window.end, window.mask, meetings)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _located(window: Window, skim: Skim) -> list[tuple[int, int]]:
     """``(task id, position)`` in page order for the tasks whose selecting deadline is known:
     ``due`` in epoch seconds (when ``Due`` is asked for), or ``due_date`` as a date ordinal."""
@@ -770,14 +762,14 @@ def _located(window: Window, skim: Skim) -> list[tuple[int, int]]:
             if key.due_date is not None:
                 at = key.due_date.toordinal()
         elif key.due is not None and window.mask & CalendarFilter.DUE:
-            at = _seconds(_utc(key.due))
+            at = _seconds(to_utc(key.due))
         if at is not None and low <= at <= high:
             found.append((key.id, at))
     return found
 
 
 def _meeting_positions(skim: Skim) -> list[int]:
-    return [_seconds(_utc(m.start_time)) for m in skim.meetings if m.start_time is not None]
+    return [_seconds(to_utc(m.start_time)) for m in skim.meetings if m.start_time is not None]
 
 
 def _inside(part: Window, at: int) -> bool:

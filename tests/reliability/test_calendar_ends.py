@@ -14,7 +14,9 @@ import pytest
 from calendar_bridge.ical import to_ical
 from calendar_cli import pyrus as pyrus_cli
 from calendar_cli import r7 as r7_cli
-from pyrus_calendar import PyrusClient, Task
+from pyrus_calendar import CalendarFilter, PyrusClient, Task
+from pyrus_calendar.fields import raw_value
+from pyrus_calendar.paging import Window
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal import R7Client
 from r7cal.testing import FakeR7Server
@@ -189,3 +191,11 @@ def test_the_clis_refuse_far_dates_with_one_line(
     last = err.getvalue().splitlines()[-1]
     assert "argument --to:" in last
     assert "outside the dates" in last or "is not a date" in last
+
+
+def test_pyrus_window_texts_and_field_values_pad_years_below_1000() -> None:
+    # One formatter for every Pyrus UTC text: requests, window names in errors, field values.
+    start, end = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(999, 1, 3, tzinfo=UTC)
+    window = Window(start, end, CalendarFilter.DUE)
+    assert str(window).startswith("0999-01-02T03:04:05Z..0999-01-03T00:00:00Z")
+    assert raw_value("due_date_time", start) == "0999-01-02T03:04:05Z"
