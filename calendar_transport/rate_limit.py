@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from .checks import require_finite_positive, require_int
 from .retry import parse_rate_limit_reset
 from .token_store import StoreKey
 
@@ -22,14 +23,9 @@ class RateLimit:
     period: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.requests, bool) or not isinstance(self.requests, int):
-            raise TypeError("RateLimit.requests must be an int")
-        if self.requests < 1:
+        if require_int(self.requests, "RateLimit.requests") < 1:
             raise ValueError(f"RateLimit.requests must be at least 1, got {self.requests}")
-        if isinstance(self.period, bool) or not isinstance(self.period, int | float):
-            raise TypeError("RateLimit.period must be a number of seconds")
-        if self.period <= 0:
-            raise ValueError(f"RateLimit.period must be positive, got {self.period}")
+        require_finite_positive(self.period, "RateLimit.period")  # nan or inf would never refill
 
 
 class AccountLimiter(Protocol):

@@ -75,3 +75,8 @@ def test_cloud_rate_limit_constant() -> None:
         RateLimit(0, 1.0)
     with pytest.raises(ValueError, match="positive"):
         RateLimit(1, 0)
+    for never in (float("nan"), float("inf")):  # a budget that would never refill
+        with pytest.raises(ValueError, match="finite"):
+            RateLimit(5, never)
+    with pytest.raises(TypeError, match="int"):
+        RateLimit(True, 1.0)
