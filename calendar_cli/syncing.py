@@ -130,19 +130,10 @@ async def follow(
             # Written and committed in the sync state before the next change is asked for:
             # asking commits this one in the watch state.
             done = await sync.apply([change])
-            _add(total, done)
+            total.add(done)
             if done.writes or done.conflicts:
                 say(err, program, done.line())
     return total
-
-
-def _add(total: SyncReport, done: SyncReport) -> None:
-    total.created += done.created
-    total.updated += done.updated
-    total.deleted += done.deleted
-    total.adopted += done.adopted
-    total.recovered += done.recovered
-    total.conflicts.extend(done.conflicts)
 
 
 async def run_sync(

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -241,6 +241,14 @@ class SyncReport:
     recovered: int = 0
     withheld: int = 0
     conflicts: list[str] = field(default_factory=list)
+
+    def add(self, other: SyncReport) -> None:
+        """Count ``other`` into this report (a running total over several runs)."""
+        for count in fields(self):
+            if count.name == "conflicts":
+                self.conflicts.extend(other.conflicts)
+            else:
+                setattr(self, count.name, getattr(self, count.name) + getattr(other, count.name))
 
     @property
     def writes(self) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from calendar_bridge.sync import CalDAVTarget, SqliteSyncState, Sync
+from calendar_bridge.sync import CalDAVTarget, SqliteSyncState, Sync, SyncReport
 from calendar_cli import r7 as r7_cli
 from calendar_cli.syncing import follow
 from calendar_cli.watching import PollLimit
@@ -123,3 +123,29 @@ def test_sigterm_stops_a_watching_sync_after_it_committed(
     assert r7_cli.main(command[3:], stdout=io.StringIO(), stderr=again) == 0
     assert "0 created, 0 updated, 0 deleted, 4 unchanged" in again.getvalue()
     assert len(radicale_auth.events()) == 4
+
+
+def test_a_running_total_counts_every_part_of_each_report() -> None:
+    total = SyncReport(created=1, conflicts=["a"])
+    total.add(
+        SyncReport(
+            created=2,
+            updated=3,
+            deleted=4,
+            adopted=5,
+            unchanged=6,
+            recovered=7,
+            withheld=8,
+            conflicts=["b"],
+        )
+    )
+    assert total == SyncReport(
+        created=3,
+        updated=3,
+        deleted=4,
+        adopted=5,
+        unchanged=6,
+        recovered=7,
+        withheld=8,
+        conflicts=["a", "b"],
+    )
