@@ -79,10 +79,7 @@ async def run_feed(
     )
     try:
         await feed.start()
-    except FeedStateError as error:
-        await feed.aclose()
-        raise ValueError(f"--state {args.state}: {error}") from None
-    except WatchStateError as error:
+    except (FeedStateError, WatchStateError) as error:
         await feed.aclose()
         raise ValueError(f"--state {args.state}: {error}") from None
     except OSError as error:

@@ -24,7 +24,6 @@ from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter
 from pyrus_calendar.models import Meeting, Task
 from pyrus_calendar.paging import CalendarWalk
-from pyrus_calendar.testing.demo import demo_server, seed
 
 from .common import (
     EXIT_OK,
@@ -87,6 +86,9 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             stack.push_async_callback(state.close)
         options: dict[str, str | None] = {}
         if args.demo:
+            # Here, not at the top: the fake and aiohttp.web load only for --demo.
+            from pyrus_calendar.testing.demo import demo_server, seed
+
             server = await stack.enter_async_context(demo_server())
             seed(server)
             options = {

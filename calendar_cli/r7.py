@@ -21,7 +21,6 @@ from calendar_transport.watch.engine import check_watch
 from r7cal.client import R7Client
 from r7cal.events import DEFAULT_WINDOW, MAX_WINDOWS
 from r7cal.models import AccessLevel, Calendar, Event
-from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
 
 from .common import (
     EXIT_OK,
@@ -74,6 +73,9 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async with contextlib.AsyncExitStack() as stack:
         credentials: tuple[str, str | None, str | None, str | None]
         if args.demo:
+            # Here, not at the top: the fake and aiohttp.web load only for --demo.
+            from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
+
             server = await stack.enter_async_context(demo_server())
             await seed(server)
             credentials = (server.url, DEMO_LOGIN, DEMO_USERS[DEMO_LOGIN], None)
@@ -249,8 +251,6 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
 
 
 async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if output_mode(args) == "ics":
-        raise ValueError("--ics works with 'events list' only")
     # All checked before the first request (the calendars are listed before watching).
     check_watch(args.lookback, args.horizon, args.interval)
     state = await open_state(args.state)

@@ -143,7 +143,7 @@ async def run_sync(
     err: TextIO,
     *,
     program: str,
-    watch: WatchFactory | None = None,
+    watch: WatchFactory,
 ) -> int:
     """One run (or ``--dry-run``, or a run and then ``--watch``); returns the exit code."""
     conflicts: list[str] = []
@@ -153,7 +153,7 @@ async def run_sync(
                 for line in (await sync.plan()).lines():
                     out.write(line + "\n")
                 return EXIT_OK
-            if not args.watch or watch is None:
+            if not args.watch:
                 report = await sync.run()
                 say(err, program, report.line())
                 return EXIT_ERROR if report.conflicts else EXIT_OK
