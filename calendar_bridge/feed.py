@@ -415,9 +415,9 @@ class FeedServer:
                 return
 
     async def _publish_once(self) -> None:
-        # Items that fell off the back of the window are forgotten by the watch silently.
-        snapshot = await self._state.load(self.watch.name)
-        gone = [key for key in self._entries if key not in snapshot.marks]
+        # Items that fell off the back of the window are forgotten by the watch silently
+        # (it knows its committed window in memory: no need to read the state for it).
+        gone = [key for key in self._entries if not self.watch.knows(key)]
         for key in gone:
             del self._entries[key]
         if len(self._left_out) > self._left_out_told:

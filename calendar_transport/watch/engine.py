@@ -246,6 +246,11 @@ class Watch(Generic[T]):
         """Where this watch keeps what it saw."""
         return self._state
 
+    def knows(self, key: str) -> bool:
+        """Whether ``key`` is among the items of the window this watch last committed (seen,
+        and neither removed nor left behind by the window since)."""
+        return key in self._marks
+
     # ---- iteration -------------------------------------------------------------------------
 
     def __aiter__(self) -> Watch[T]:

@@ -153,6 +153,25 @@ async def test_uids_stay_and_sequence_counts_changes_across_restarts(
     assert str(events["pyrus-task-1@pyrus.com"]["summary"]) == "Report v3"
 
 
+async def test_an_item_the_window_leaves_behind_leaves_the_calendar(
+    fake: FakePyrusServer, gate: Gate, tmp_path: Path
+) -> None:
+    # The watch forgets what falls off the back of its window without a "removed" change;
+    # the feed drops it all the same (and from its stored book: a restart does not bring it
+    # back).
+    state = tmp_path / "feed.db"
+    async with client_for(fake) as pyrus:
+        async with pyrus_feed(pyrus, gate, state) as feed:
+            gate.clock.move(timedelta(days=1, hours=3))  # task 1 (due in 2 h) now > 1 day ago
+            await gate.poll()
+            _, _, body = await _get(feed.url)
+            assert "pyrus-task-1@pyrus.com" not in _events(body)
+            assert "pyrus-meeting-7@pyrus.com" in _events(body)  # 5 h after NOW: still in
+        async with pyrus_feed(pyrus, gate, state) as again:
+            _, _, body = await _get(again.url)
+    assert "pyrus-task-1@pyrus.com" not in _events(body)
+
+
 async def test_conditional_requests_get_304_until_the_content_changes(
     fake: FakePyrusServer, gate: Gate
 ) -> None:
