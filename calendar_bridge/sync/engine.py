@@ -362,7 +362,9 @@ class Sync:
     async def plan(self) -> Plan:
         """What a run would write now (reads the source; writes nothing)."""
         await self.open()
-        snapshot = await self.state.load(self.name)
+        return await self._plan((await self.state.load(self.name)).entries)
+
+    async def _plan(self, entries: dict[str, Entry]) -> Plan:
         start, end = self._window()
         items: dict[str, Item] = {}
         complete = True
@@ -382,7 +384,7 @@ class Sync:
             closing = getattr(listing, "aclose", None)
             if closing is not None:
                 await closing()
-        return self._diff(snapshot.entries, items, complete)
+        return self._diff(entries, items, complete)
 
     def _diff(self, entries: dict[str, Entry], items: dict[str, Item], complete: bool) -> Plan:
         plan = Plan(complete=complete)
@@ -414,16 +416,17 @@ class Sync:
         """One run: recover an unfinished one, plan, write, commit (see the module doc)."""
         await self.open()
         report = SyncReport()
-        await self._recover(report)
-        plan = await self.plan()
+        plan = await self._plan(await self._recover(report))
         report.unchanged, report.withheld = plan.unchanged, plan.withheld
         await self._apply(plan.steps, report)
         return report
 
-    async def _recover(self, report: SyncReport) -> None:
+    async def _recover(self, report: SyncReport) -> dict[str, Entry]:
+        # Finishes what an unfinished run left (its intents); returns the entries as they
+        # stand after it, so the caller need not read the state again.
         snapshot = await self.state.load(self.name)
         if not snapshot.intents:
-            return
+            return snapshot.entries
         known = [entry.target_id for entry in snapshot.entries.values()]
         put: dict[str, Entry] = {}
         for intent in snapshot.intents:
@@ -445,6 +448,7 @@ class Sync:
             (),
             [intent.key for intent in snapshot.intents],
         )
+        return {**snapshot.entries, **put}
 
     def _written(self, payload: bytes, key: str) -> tuple[str, datetime | None]:
         """The fingerprint and ``until`` of what an intent wrote (its VCALENDAR text);
@@ -521,8 +525,7 @@ class Sync:
         removed: delete), and delete entries that fell off the back of the window."""
         await self.open()
         report = SyncReport()
-        await self._recover(report)
-        entries = (await self.state.load(self.name)).entries
+        entries = await self._recover(report)
         steps: dict[str, Step] = {}
         for change in changes:
             if change.kind == "removed":

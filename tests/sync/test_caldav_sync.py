@@ -11,6 +11,7 @@ from calendar_bridge.sync import (
     MemorySyncState,
     SqliteSyncState,
     SyncSafetyError,
+    SyncSnapshot,
 )
 from pyrus_calendar.testing import FakePyrusServer
 from tests.pyrus_calendar.support import client_for
@@ -104,3 +105,29 @@ async def test_write_counts_first_run_rerun_and_ten_edits(radicale: Radicale) ->
     assert target.writes == 50  # exactly the ten edits
     assert report.updated == 10
     assert len(radicale.events()) == 40
+
+
+class _CountingState(MemorySyncState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    async def load(self, sync: str) -> SyncSnapshot:
+        self.loads += 1
+        return await super().load(sync)
+
+
+async def test_a_run_and_a_followed_change_read_the_state_once(radicale: Radicale) -> None:
+    # A `sync --watch` applies every change: reading all entries again for each would cost
+    # a full SQLite read (or an HGETALL) per change.
+    radicale.make_calendar()
+    state = _CountingState()
+    async with FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        fake.add_task(task(1))
+        async with pyrus_sync(pyrus, _target(radicale), state) as sync:
+            state.loads = 0
+            assert (await sync.run()).created == 1
+            assert state.loads == 1
+            state.loads = 0
+            assert (await sync.apply([])).writes == 0
+            assert state.loads == 1
