@@ -682,6 +682,9 @@ class RedisWatchState:
         self.name = check_watch_name(name)
         self.prefix = prefix
         self.lease = lease
+        # the lease's key, also with no lease (the script then finds none held); a lease has
+        # this state's prefix (checked above), so it is the same key
+        self._lease_key = _watch_key(prefix, self.name, "lease")
         self._commit = redis.register_script(_WATCH_COMMIT)
 
     def __repr__(self) -> str:
@@ -761,13 +764,8 @@ class RedisWatchState:
         for key, record in delta.put.items():
             mark = _msgpack.encode(_StoredMark(record.mark.fingerprint, record.mark.until))
             args += [key, mark, record.data]
-        lease_key = (
-            self.lease.lease_key(self.name)
-            if self.lease
-            else _watch_key(self.prefix, self.name, "lease")
-        )
         code, stored = await self._ask(
-            self._commit(keys=[*self._keys(watch), lease_key], args=args)
+            self._commit(keys=[*self._keys(watch), self._lease_key], args=args)
         )
         if code == 2:
             raise WatchLeaseLostError(
