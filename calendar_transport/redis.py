@@ -33,7 +33,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .rate_limit import AccountLimiter, RateLimit
 from .token_store import MemoryTokenStore, StoreKey, TokenRecord
-from .watch.change import KINDS, ChangeKind
 from .watch.replicas import check_watch_name
 from .watch.state import (
     Mark,
@@ -42,6 +41,7 @@ from .watch.state import (
     StoredChange,
     WatchConflictError,
     WatchStateError,
+    stored_kind,
 )
 
 __all__ = [
@@ -723,7 +723,9 @@ class RedisWatchState:
             int(meta.get(b"poll_id", 0)),
             {key: Mark(mark.fingerprint, mark.until) for key, mark in loaded.items()},
             [
-                StoredChange(c.seq, _kind(c.kind), c.item_key, c.key, c.seen_at, c.item, c.previous)
+                StoredChange(
+                    c.seq, stored_kind(c.kind), c.item_key, c.key, c.seen_at, c.item, c.previous
+                )
                 for c in sorted(changes, key=lambda c: c.seq)
             ],
         )
@@ -794,13 +796,6 @@ class RedisWatchState:
             ) from None
         except ResponseError as error:  # WRONGTYPE: the keys hold something that is not ours
             raise WatchStateError(f"watch state {self.name!r}: {error}") from None
-
-
-def _kind(value: str) -> ChangeKind:
-    for kind in KINDS:
-        if kind == value:
-            return kind
-    raise WatchStateError(f"unknown change kind {value!r:.40} in a stored watch")
 
 
 def check_prefix(prefix: object) -> None:

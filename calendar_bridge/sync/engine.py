@@ -19,14 +19,14 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from calendar_transport.errors import CalendarError, IncompleteResultsError
 from calendar_transport.watch import Change
 from calendar_transport.watch.engine import check_watch
 
 from ..ical import Exportable, require_icalendar, to_ical
-from .state import Entry, Intent, MemorySyncState, SyncState, SyncStateError
+from .state import Entry, Intent, MemorySyncState, Operation, SyncState, SyncStateError
 
 if TYPE_CHECKING:
     import icalendar
@@ -188,14 +188,11 @@ def _until(event: icalendar.Event) -> datetime | None:
     return None
 
 
-Action = Literal["create", "update", "delete"]
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
     """One write of a plan."""
 
-    action: Action
+    action: Operation
     key: str
     summary: str
     item: Item | None = None
@@ -212,7 +209,7 @@ class Plan:
     complete: bool = True
     withheld: int = 0
 
-    def count(self, action: Action) -> int:
+    def count(self, action: Operation) -> int:
         """How many steps do ``action``."""
         return sum(1 for step in self.steps if step.action == action)
 

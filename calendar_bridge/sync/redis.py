@@ -22,7 +22,7 @@ from redis.exceptions import RedisError, ResponseError
 from calendar_transport.redis import DEFAULT_PREFIX, check_prefix
 from calendar_transport.watch.replicas import check_watch_name
 
-from .state import Entry, Intent, Operation, SyncSnapshot, SyncStateError
+from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
 
 __all__ = ["SYNC_SCHEMA", "RedisSyncState"]
 
@@ -30,7 +30,6 @@ T = TypeVar("T")
 
 #: the layout this version writes; a sync stored by a newer one is refused, never rewritten
 SYNC_SCHEMA: Final = 1
-_OPERATIONS: Final[tuple[Operation, ...]] = ("create", "update", "delete")
 
 
 class _StoredEntry(msgspec.Struct, array_like=True, frozen=True):
@@ -175,11 +174,9 @@ class RedisSyncState:
         pipe.hset(meta_key, mapping={"source": source, "target": target, "schema": SYNC_SCHEMA})
 
     def _intent(self, key: str, stored: _StoredIntent) -> Intent:
-        for op in _OPERATIONS:
-            if op == stored.op:
-                previous = None if stored.previous is None else _entry(stored.previous)
-                return Intent(op, key, previous, stored.payload)
-        raise SyncStateError(f"unknown operation {stored.op!r:.40} in sync state {self.name!r}")
+        op = stored_operation(stored.op, f"sync state {self.name!r}")
+        previous = None if stored.previous is None else _entry(stored.previous)
+        return Intent(op, key, previous, stored.payload)
 
     async def _ask(self, call: Awaitable[T]) -> T:
         try:

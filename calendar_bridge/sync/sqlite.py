@@ -14,7 +14,7 @@ from typing import Final, TypeVar
 from calendar_transport.watch import SqliteWatchState, WatchStateError
 from calendar_transport.watch.sqlite_thread import SqliteThread
 
-from .state import Entry, Intent, Operation, SyncSnapshot, SyncStateError
+from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
 
 __all__ = ["SqliteSyncState"]
 
@@ -33,7 +33,6 @@ CREATE TABLE IF NOT EXISTS sync_intents (
     hash TEXT, until TEXT, payload BLOB NOT NULL, PRIMARY KEY (sync, key)
 ) WITHOUT ROWID;
 """
-_OPERATIONS: Final[tuple[Operation, ...]] = ("create", "update", "delete")
 
 
 class SqliteSyncState:
@@ -125,7 +124,7 @@ class SqliteSyncState:
         }
         intents = [
             Intent(
-                _operation(op),
+                stored_operation(op, "a sync state"),
                 key,
                 None if target_id is None else Entry(target_id, etag, digest or "", _when(until)),
                 bytes(payload),
@@ -210,10 +209,3 @@ def _entry_row(entry: Entry | None) -> tuple[str | None, str | None, str | None,
 
 def _when(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
-
-
-def _operation(value: str) -> Operation:
-    for op in _OPERATIONS:
-        if op == value:
-            return op
-    raise SyncStateError(f"unknown operation {value!r} in a sync state")

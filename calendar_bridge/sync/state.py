@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from calendar_transport.errors import CalendarError
 
@@ -27,10 +27,20 @@ __all__ = [
 
 #: what a planned write does on the target
 Operation = Literal["create", "update", "delete"]
+OPERATIONS: Final[tuple[Operation, ...]] = ("create", "update", "delete")
 
 
 class SyncStateError(CalendarError):
     """A sync state cannot be used: from another source or target, not ours, or corrupt."""
+
+
+def stored_operation(value: object, where: str) -> Operation:
+    """An operation read back from the state ``where`` (its own type again); anything else
+    is a damaged state."""
+    for op in OPERATIONS:
+        if op == value:
+            return op
+    raise SyncStateError(f"unknown operation {value!r:.40} in {where}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, TypeVar, cast
 
-from .change import KINDS, ChangeKind
 from .sqlite_thread import SqliteThread
-from .state import Mark, Snapshot, SnapshotDelta, StoredChange, WatchConflictError, WatchStateError
+from .state import (
+    Mark,
+    Snapshot,
+    SnapshotDelta,
+    StoredChange,
+    WatchConflictError,
+    WatchStateError,
+    stored_kind,
+)
 
 __all__ = ["SCHEMA_VERSION", "SqliteWatchState"]
 
@@ -204,7 +211,7 @@ class SqliteWatchState:
         pending = [
             StoredChange(
                 seq=seq,
-                kind=_kind(kind),
+                kind=stored_kind(kind),
                 item_key=item_key,
                 key=key,
                 seen_at=cast(datetime, _when(seen_at)),
@@ -339,10 +346,3 @@ def _text(value: datetime | None) -> str | None:
 
 def _when(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
-
-
-def _kind(value: str) -> ChangeKind:
-    for kind in KINDS:
-        if kind == value:
-            return kind
-    raise WatchStateError(f"unknown change kind {value!r} in a watch state")

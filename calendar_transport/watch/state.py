@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..errors import CalendarError
-from .change import ChangeKind
+from .change import KINDS, ChangeKind
 
 __all__ = [
     "Mark",
@@ -34,6 +34,15 @@ __all__ = [
 class WatchStateError(CalendarError):
     """A watch state cannot be used: a file that is not ours, from a newer schema version,
     corrupt, or on a path that cannot be written."""
+
+
+def stored_kind(value: str) -> ChangeKind:
+    """A change kind read back from a state (its own type again); anything else is a
+    damaged state."""
+    for kind in KINDS:
+        if kind == value:
+            return kind
+    raise WatchStateError(f"unknown change kind {value!r:.40} in a stored watch")
 
 
 class WatchConflictError(WatchStateError):

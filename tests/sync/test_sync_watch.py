@@ -14,7 +14,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from calendar_bridge.sync import CalDAVTarget, SqliteSyncState, Sync, SyncReport
+from calendar_bridge.sync.state import SyncStateError, stored_operation
 from calendar_cli import r7 as r7_cli
 from calendar_cli.syncing import follow
 from calendar_cli.watching import PollLimit
@@ -149,3 +152,9 @@ def test_a_running_total_counts_every_part_of_each_report() -> None:
         withheld=8,
         conflicts=["a", "b"],
     )
+
+
+def test_a_stored_operation_is_read_back_or_named_as_damage() -> None:
+    assert stored_operation("delete", "sync state 's'") == "delete"
+    with pytest.raises(SyncStateError, match="unknown operation 'drop' in sync state 's'"):
+        stored_operation("drop", "sync state 's'")

@@ -23,6 +23,7 @@ from calendar_transport.watch import (
     WatchStateError,
 )
 from calendar_transport.watch.sqlite import SCHEMA_VERSION
+from calendar_transport.watch.state import stored_kind
 
 WHEN = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
@@ -169,3 +170,13 @@ def test_a_directory_is_not_a_state_file(tmp_path: Path) -> None:
         SqliteWatchState(tmp_path)
     with pytest.raises(TypeError, match="path must be"):
         SqliteWatchState(42)  # type: ignore[arg-type]
+
+
+def test_a_stored_kind_is_read_back_or_named_as_damage() -> None:
+    assert [stored_kind(kind) for kind in ("added", "changed", "removed")] == [
+        "added",
+        "changed",
+        "removed",
+    ]
+    with pytest.raises(WatchStateError, match="unknown change kind 'moved' in a stored watch"):
+        stored_kind("moved")
