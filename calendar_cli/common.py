@@ -31,6 +31,7 @@ from calendar_transport.errors import (
     TransportError,
 )
 from calendar_transport.local_time import local_zone
+from calendar_transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from calendar_bridge.ical import Exportable
@@ -394,6 +395,16 @@ def shared_default(value: Any, *, nested: bool) -> Any:
     is ``SUPPRESS`` (nothing is set unless the option is given there).
     """
     return argparse.SUPPRESS if nested else value
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client keyword arguments the transport options give (``--retries``,
+    ``--timeout``, ``--allow-insecure``), the same for every client a command makes."""
+    return {
+        "retry": RetryPolicy(attempts=args.retries + 1),
+        "timeout": args.timeout,
+        "allow_insecure": args.allow_insecure,
+    }
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TextIO, TypeVar
 
-from calendar_transport import RetryPolicy
 from calendar_transport.watch import SqliteWatchState, Watch
 from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
@@ -31,6 +30,7 @@ from .common import (
     Progress,
     add_common_options,
     check_output,
+    client_options,
     count_argument,
     env_default,
     export_ics,
@@ -105,9 +105,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             security_key=options.get("security_key"),
             token=options.get("token"),
             person_id=args.person_id,
-            retry=RetryPolicy(attempts=max(args.retries, 0) + 1),
-            timeout=args.timeout,
-            allow_insecure=args.allow_insecure,
+            **client_options(args),
         )
         await stack.enter_async_context(pyrus)
         if args.command == "sync":
@@ -201,23 +199,15 @@ async def _sync(
     from urllib.parse import urlsplit
 
     from calendar_bridge.sync import R7Target
-    from r7cal import R7Client
 
+    from .r7 import r7_client, r7_credentials
     from .syncing import caldav_target, make_sync, run_sync
 
     if args.target == "caldav":
         target = caldav_target(args.calendar_url, args)
     else:
-        base_url = env_default("R7_BASE_URL")
-        if not base_url:
-            raise ValueError("sync r7 needs R7_BASE_URL, R7_LOGIN and R7_PASSWORD (or R7_TOKEN)")
-        r7 = R7Client(
-            base_url,
-            login=env_default("R7_LOGIN"),
-            password=env_default("R7_PASSWORD"),
-            token=env_default("R7_TOKEN"),
-        )
-        await stack.enter_async_context(r7)
+        # The same R7_* variables and transport options as the r7cal tool.
+        r7 = await stack.enter_async_context(r7_client(r7_credentials(), args))
         target = R7Target(r7, args.calendar)
     mask, meetings, everyone = args.filter, args.meetings, args.all_accessed
     sync = make_sync(

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from calendar_transport import RetryPolicy
 from calendar_transport.watch.engine import check_watch
 from r7cal.client import R7Client
 from r7cal.events import DEFAULT_WINDOW, MAX_WINDOWS
@@ -28,6 +27,7 @@ from .common import (
     Progress,
     add_common_options,
     check_output,
+    client_options,
     env_default,
     export_ics,
     format_when,
@@ -48,6 +48,9 @@ from .syncing import add_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
+
+#: an R7 server and its credentials: (base_url, login, password, token)
+Credentials = tuple[str, str | None, str | None, str | None]
 
 PROGRAM = "r7cal"
 
@@ -71,7 +74,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ValueError("--ics works with 'events list' only")
     check_output(args)
     async with contextlib.AsyncExitStack() as stack:
-        credentials: tuple[str, str | None, str | None, str | None]
+        credentials: Credentials
         if args.demo:
             # Here, not at the top: the fake and aiohttp.web load only for --demo.
             from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
@@ -81,26 +84,29 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             credentials = (server.url, DEMO_LOGIN, DEMO_USERS[DEMO_LOGIN], None)
             err.write(f"{PROGRAM}: demo: a fake R7 server with sample data, as {DEMO_LOGIN!r}\n")
         else:
-            credentials = _credentials(args)
-        base_url, login, password, token = credentials
-        client = R7Client(
-            base_url,
-            login=login,
-            password=password,
-            token=token,
-            retry=RetryPolicy(attempts=max(args.retries, 0) + 1),
-            timeout=args.timeout,
-            allow_insecure=args.allow_insecure,
-        )
-        r7 = await stack.enter_async_context(client)
+            credentials = r7_credentials(args.base_url, args.login, args.password, args.token)
+        r7 = await stack.enter_async_context(r7_client(credentials, args))
         return await handler(r7, args, out, err)
 
 
-def _credentials(args: argparse.Namespace) -> tuple[str, str | None, str | None, str | None]:
-    base_url = args.base_url or env_default("R7_BASE_URL")
-    login = args.login or env_default("R7_LOGIN")
-    password = args.password or env_default("R7_PASSWORD")
-    token = args.token or env_default("R7_TOKEN")
+def r7_client(credentials: Credentials, args: argparse.Namespace) -> R7Client:
+    """An R7Client for ``(base_url, login, password, token)`` with the command's transport
+    options (also the target of ``pyrus sync r7``)."""
+    base_url, login, password, token = credentials
+    return R7Client(base_url, login=login, password=password, token=token, **client_options(args))
+
+
+def r7_credentials(
+    base_url: str | None = None,
+    login: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+) -> Credentials:
+    """The R7 server and credentials: the values given, else the ``R7_*`` variables."""
+    base_url = base_url or env_default("R7_BASE_URL")
+    login = login or env_default("R7_LOGIN")
+    password = password or env_default("R7_PASSWORD")
+    token = token or env_default("R7_TOKEN")
     if not base_url:
         raise ValueError("no server: set R7_BASE_URL or pass --base-url (or try --demo)")
     if token is None and (login is None or password is None):

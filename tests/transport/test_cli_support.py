@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from calendar_cli import common as cli
+from calendar_cli.r7 import r7_client, r7_credentials
 from calendar_transport.errors import (
     AuthenticationError,
     NotFoundError,
@@ -92,3 +93,17 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal() -> None:
     progress.done()
     assert stream.getvalue() == ""
     assert (progress.pages, progress.items) == (3, 250)
+
+
+def test_an_r7_client_made_by_either_tool_carries_the_transport_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `pyrus sync r7` makes its R7 target's client with r7cal's own function and options.
+    monkeypatch.setenv("R7_BASE_URL", "https://r7.example.test")
+    monkeypatch.setenv("R7_TOKEN", "t0k")
+    options = argparse.Namespace(retries=0, timeout=5.0, allow_insecure=True)
+    client = r7_client(r7_credentials(), options)
+    assert client.transport.base_url == "https://r7.example.test"
+    assert client.token == "t0k"
+    assert (client.transport.timeout, client.transport.retry.attempts) == (5.0, 1)
+    assert client.transport.allow_insecure
