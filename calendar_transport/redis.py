@@ -148,8 +148,7 @@ class RedisTokenStore:
         retry_interval: float = 1.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        if not isinstance(redis, aioredis.Redis):
-            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        check_client(redis)
         check_prefix(prefix)
         for name, value in (("lock_timeout", lock_timeout), ("lock_wait", lock_wait)):
             if value is None:
@@ -355,8 +354,7 @@ class RedisRateLimit:
         retry_interval: float = 1.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        if not isinstance(redis, aioredis.Redis):
-            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        check_client(redis)
         if not isinstance(rate, RateLimit):
             raise TypeError(f"rate must be a RateLimit, not {type(rate).__name__}")
         if fallback is not None and not isinstance(fallback, RateLimit):
@@ -523,8 +521,7 @@ class RedisWatchLeases:
         group: str = "watchers",
         ttl: float = 30.0,
     ) -> None:
-        if not isinstance(redis, aioredis.Redis):
-            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        check_client(redis)
         check_prefix(prefix)
         check_watch_name(group)
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl >= 0.01:
@@ -669,13 +666,10 @@ class RedisWatchState:
         prefix: str = DEFAULT_PREFIX,
         lease: RedisWatchLeases | None = None,
     ) -> None:
-        if not isinstance(redis, aioredis.Redis):
-            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        check_client(redis, binary=True)
         check_prefix(prefix)
         if lease is not None and not isinstance(lease, RedisWatchLeases):
             raise TypeError(f"lease must be a RedisWatchLeases, not {type(lease).__name__}")
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
-            raise ValueError("redis must be a client without decode_responses: a state is bytes")
         if lease is not None and lease.prefix != prefix:
             raise ValueError(f"lease has prefix {lease.prefix!r}, the state {prefix!r}")
         self.redis = redis
@@ -796,6 +790,15 @@ class RedisWatchState:
             ) from None
         except ResponseError as error:  # WRONGTYPE: the keys hold something that is not ours
             raise WatchStateError(f"watch state {self.name!r}: {error}") from None
+
+
+def check_client(redis: object, *, binary: bool = False) -> None:
+    """Refuse what is not a ``redis.asyncio.Redis``; with ``binary`` (a state that stores
+    bytes), also a client made with ``decode_responses``."""
+    if not isinstance(redis, aioredis.Redis):
+        raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+    if binary and redis.connection_pool.connection_kwargs.get("decode_responses"):
+        raise ValueError("redis must be a client without decode_responses: a state is bytes")
 
 
 def check_prefix(prefix: object) -> None:

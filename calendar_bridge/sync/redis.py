@@ -19,7 +19,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from calendar_transport.redis import DEFAULT_PREFIX, check_prefix
+from calendar_transport.redis import DEFAULT_PREFIX, check_client, check_prefix
 from calendar_transport.watch.replicas import check_watch_name
 
 from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
@@ -65,11 +65,8 @@ class RedisSyncState:
     :class:`~calendar_transport.redis.RedisWatchState`, so both can share one Redis."""
 
     def __init__(self, redis: aioredis.Redis, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
-        if not isinstance(redis, aioredis.Redis):
-            raise TypeError(f"redis must be a redis.asyncio.Redis, not {type(redis).__name__}")
+        check_client(redis, binary=True)
         check_prefix(prefix)
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
-            raise ValueError("redis must be a client without decode_responses: a state is bytes")
         self.redis = redis
         try:
             self.name = check_watch_name(name)  # the same rule as a watch state's name
