@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Final, TypeVar
 
 from calendar_transport.watch import SqliteWatchState, WatchStateError
-from calendar_transport.watch.sqlite_thread import SqliteThread
+from calendar_transport.watch.sqlite_thread import SqliteThread, transaction
 
 from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
 
@@ -42,7 +42,9 @@ class SqliteSyncState:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._checker = SqliteWatchState(path)  # checks the argument now
         self.path = Path(path)
-        self._thread = SqliteThread("sync-sqlite")
+        self._thread = SqliteThread(
+            "sync-sqlite", owner=self, what="sync state", path=self.path, error=SyncStateError
+        )
 
     def __repr__(self) -> str:
         return f"SqliteSyncState({str(self.path)!r})"
@@ -59,19 +61,19 @@ class SqliteSyncState:
             await self._checker.close()
         self._thread.start()
         try:
-            await self._run(self._open)
+            await self._thread.run(self._open)
         except BaseException:
             await self.close()
             raise
 
     async def load(self, sync: str) -> SyncSnapshot:
         """The sync as last committed."""
-        return await self._run(lambda: self._load(sync))
+        return await self._thread.run(lambda: self._load(sync))
 
     async def begin(self, sync: str, source: str, target: str, intents: Sequence[Intent]) -> None:
         """Record the planned writes (one transaction)."""
         planned = list(intents)
-        await self._run(lambda: self._begin(sync, source, target, planned))
+        await self._thread.run(lambda: self._begin(sync, source, target, planned))
 
     async def commit(
         self,
@@ -84,21 +86,13 @@ class SqliteSyncState:
     ) -> None:
         """Store one run in one transaction."""
         stored, gone, finished = dict(put), list(drop), list(done)
-        await self._run(lambda: self._commit(sync, source, target, stored, gone, finished))
+        await self._thread.run(lambda: self._commit(sync, source, target, stored, gone, finished))
 
     async def close(self) -> None:
         """Close the file and stop the worker thread."""
         await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
-
-    async def _run(self, work: Callable[[], R]) -> R:
-        if not self._thread.running:
-            raise SyncStateError(f"{self!r} is not open (call open() first)")
-        try:
-            return await self._thread.run(work)
-        except sqlite3.DatabaseError as error:
-            raise SyncStateError(f"sync state {str(self.path)!r}: {error}") from None
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -107,14 +101,8 @@ class SqliteSyncState:
         db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
 
-    def _conn(self) -> sqlite3.Connection:
-        db = self._thread.db
-        if db is None:
-            raise SyncStateError(f"{self!r} is not open (call open() first)")
-        return db
-
     def _load(self, sync: str) -> SyncSnapshot:
-        db = self._conn()
+        db = self._thread.conn()
         row = db.execute("SELECT source, target FROM sync_runs WHERE sync = ?", (sync,)).fetchone()
         entries = {
             key: Entry(target_id, etag, digest, _when(until))
@@ -139,9 +127,7 @@ class SqliteSyncState:
         return SyncSnapshot(source, target, entries, intents)
 
     def _begin(self, sync: str, source: str, target: str, intents: list[Intent]) -> None:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._thread.conn()) as db:
             self._identity(db, sync, source, target)
             db.executemany(
                 "INSERT OR REPLACE INTO sync_intents "
@@ -158,10 +144,6 @@ class SqliteSyncState:
                     for intent in intents
                 ),
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _commit(
         self,
@@ -172,9 +154,7 @@ class SqliteSyncState:
         drop: list[str],
         done: list[str],
     ) -> None:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._thread.conn()) as db:
             self._identity(db, sync, source, target)
             db.executemany(
                 "DELETE FROM sync_items WHERE sync = ? AND key = ?", ((sync, k) for k in drop)
@@ -187,10 +167,6 @@ class SqliteSyncState:
             db.executemany(
                 "DELETE FROM sync_intents WHERE sync = ? AND key = ?", ((sync, k) for k in done)
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     @staticmethod
     def _identity(db: sqlite3.Connection, sync: str, source: str, target: str) -> None:

@@ -15,12 +15,12 @@ import logging
 import os
 import sqlite3
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, TypeVar, cast
 
-from .sqlite_thread import SqliteThread
+from .sqlite_thread import SqliteThread, explain, transaction
 from .state import (
     Mark,
     Snapshot,
@@ -84,7 +84,9 @@ class SqliteWatchState:
         self.path = Path(path)
         if not str(self.path) or self.path.is_dir():
             raise ValueError(f"path must name a file, not a directory: {str(self.path)!r}")
-        self._thread = SqliteThread("watch-sqlite")
+        self._thread = SqliteThread(
+            "watch-sqlite", owner=self, what="watch state", path=self.path, error=WatchStateError
+        )
 
     def __repr__(self) -> str:
         return f"SqliteWatchState({str(self.path)!r})"
@@ -98,19 +100,19 @@ class SqliteWatchState:
             return
         self._thread.start()
         try:
-            await self._run(self._open)
+            await self._thread.run(self._open)
         except BaseException:
             await self.close()
             raise
 
     async def load(self, watch: str) -> Snapshot:
         """The watch as last committed."""
-        return await self._run(lambda: self._load(watch))
+        return await self._thread.run(lambda: self._load(watch))
 
     async def items(self, watch: str, keys: Sequence[str]) -> dict[str, bytes]:
         """The stored JSON of the known ``keys``."""
         wanted = list(keys)
-        return await self._run(lambda: self._items(watch, wanted))
+        return await self._thread.run(lambda: self._items(watch, wanted))
 
     async def commit(
         self,
@@ -121,26 +123,17 @@ class SqliteWatchState:
     ) -> None:
         """Store one poll in one transaction (see the protocol)."""
         queued = list(changes)
-        await self._run(lambda: self._commit(watch, poll_id, queued, delta))
+        await self._thread.run(lambda: self._commit(watch, poll_id, queued, delta))
 
     async def ack(self, watch: str, seq: int) -> None:
         """Drop the changes up to ``seq`` (one small transaction)."""
-        await self._run(lambda: self._ack(watch, seq))
+        await self._thread.run(lambda: self._ack(watch, seq))
 
     async def close(self) -> None:
         """Close the file and stop the worker thread."""
         await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
-
-    async def _run(self, work: Callable[[], R]) -> R:
-        if not self._thread.running:
-            raise WatchStateError(f"{self!r} is not open (call open() first)")
-        # One thread owns the connection: sqlite3 objects must stay on the thread that made them.
-        try:
-            return await self._thread.run(work)
-        except sqlite3.DatabaseError as error:
-            raise WatchStateError(_explain(self.path, error)) from None
 
     def _open(self) -> None:
         path = self.path
@@ -180,7 +173,7 @@ class SqliteWatchState:
             db.execute("BEGIN IMMEDIATE")
             db.execute("COMMIT")
         except sqlite3.DatabaseError as error:
-            raise WatchStateError(_explain(path, error)) from None
+            raise WatchStateError(explain("watch state", path, error)) from None
 
     def _create(self, db: sqlite3.Connection) -> None:
         # One script, one transaction; IF NOT EXISTS: another process may be creating it too.
@@ -193,14 +186,8 @@ class SqliteWatchState:
             "COMMIT;"
         )
 
-    def _conn(self) -> sqlite3.Connection:
-        db = self._thread.db
-        if db is None:
-            raise WatchStateError(f"{self!r} is not open (call open() first)")
-        return db
-
     def _load(self, watch: str) -> Snapshot:
-        db = self._conn()
+        db = self._thread.conn()
         row = db.execute("SELECT poll_id FROM watches WHERE watch = ?", (watch,)).fetchone()
         marks = {
             key: Mark(fingerprint, _when(until))
@@ -227,7 +214,7 @@ class SqliteWatchState:
         return Snapshot(0 if row is None else int(row[0]), marks, pending)
 
     def _items(self, watch: str, keys: list[str]) -> dict[str, bytes]:
-        db = self._conn()
+        db = self._thread.conn()
         found: dict[str, bytes] = {}
         for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
             chunk = keys[start : start + 500]
@@ -242,9 +229,7 @@ class SqliteWatchState:
     def _commit(
         self, watch: str, poll_id: int, changes: list[StoredChange], delta: SnapshotDelta
     ) -> None:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._thread.conn()) as db:
             row = db.execute("SELECT poll_id FROM watches WHERE watch = ?", (watch,)).fetchone()
             stored = 0 if row is None else int(row[0])
             if stored != poll_id - 1:
@@ -289,13 +274,11 @@ class SqliteWatchState:
             db.execute(
                 "INSERT OR REPLACE INTO watches (watch, poll_id) VALUES (?, ?)", (watch, poll_id)
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _ack(self, watch: str, seq: int) -> None:
-        self._conn().execute("DELETE FROM changes WHERE watch = ? AND seq <= ?", (watch, seq))
+        self._thread.conn().execute(
+            "DELETE FROM changes WHERE watch = ? AND seq <= ?", (watch, seq)
+        )
 
 
 def _refuse_foreign(path: Path) -> None:
@@ -317,15 +300,6 @@ def _refuse_foreign(path: Path) -> None:
         raise WatchStateError(
             f"{str(path)!r} is not an SQLite file (not a watch state); refusing to overwrite it"
         )
-
-
-def _explain(path: Path, error: sqlite3.DatabaseError) -> str:
-    text = str(error)
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return f"watch state {str(path)!r} cannot be written: {text}"
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return f"watch state {str(path)!r} is corrupt ({text}); move it away to start afresh"
-    return f"watch state {str(path)!r}: {text}"
 
 
 def _pack(data: bytes) -> bytes:

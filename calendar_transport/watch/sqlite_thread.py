@@ -7,21 +7,33 @@ loop: every piece of work on the file runs on this thread, one after another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["SqliteThread"]
+__all__ = ["SqliteThread", "explain", "transaction"]
 
 R = TypeVar("R")
 
 
 class SqliteThread:
-    """The worker thread a file state runs its work on, and the connection it made there."""
+    """The worker thread a file state runs its work on, and the connection it made there.
 
-    def __init__(self, name: str) -> None:
+    ``owner`` (the state, for messages), ``what`` it is (``"watch state"``) and ``error``, the
+    class its failures are raised as: an SQLite error names the file and says what is wrong.
+    """
+
+    def __init__(
+        self, name: str, *, owner: object, what: str, path: Path, error: type[Exception]
+    ) -> None:
         self._name = name
+        self._owner = owner
+        self._what = what
+        self._path = path
+        self._error = error
         self._executor: ThreadPoolExecutor | None = None
         #: the connection, set by the work that opens the file (on the thread)
         self.db: sqlite3.Connection | None = None
@@ -36,10 +48,20 @@ class SqliteThread:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._name)
 
     async def run(self, work: Callable[[], R]) -> R:
-        """Run ``work`` on the thread (it must have been started)."""
-        if self._executor is None:
-            raise RuntimeError(f"{self._name} is not running")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        """Run ``work`` on the thread; an SQLite error is raised as the owner's error."""
+        executor = self._executor
+        if executor is None:
+            raise self._error(f"{self._owner!r} is not open (call open() first)")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, work)
+        except sqlite3.DatabaseError as error:
+            raise self._error(explain(self._what, self._path, error)) from None
+
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (for work running on the thread)."""
+        if self.db is None:
+            raise self._error(f"{self._owner!r} is not open (call open() first)")
+        return self.db
 
     async def stop(self) -> None:
         """Close the connection on its thread, then stop the thread."""
@@ -50,3 +72,26 @@ class SqliteThread:
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(executor, db.close)
         executor.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` (the write lock at once), then ``COMMIT``, or ``ROLLBACK`` when
+    the work inside raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def explain(what: str, path: Path, error: sqlite3.DatabaseError) -> str:
+    """What an SQLite error on the file ``path`` of a ``what`` ("watch state") means."""
+    text = str(error)
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return f"{what} {str(path)!r} cannot be written: {text}"
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return f"{what} {str(path)!r} is corrupt ({text}); move it away to start afresh"
+    return f"{what} {str(path)!r}: {text}"
