@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import io
 import math
 import os
 import re
@@ -170,6 +171,13 @@ def write_json_lines(items: Iterable[Any], stream: TextIO) -> int:
         stream.write("\n")
         count += 1
     return count
+
+
+def json_lines(items: Iterable[Any]) -> str:
+    """The text :func:`write_json_lines` writes, as one string (for a file)."""
+    buffer = io.StringIO()
+    write_json_lines(items, buffer)
+    return buffer.getvalue()
 
 
 def format_when(value: datetime | date | None) -> str:
@@ -552,6 +560,42 @@ async def track(
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def write_listing(
+    items: AsyncGenerator[Any, None],
+    progress: Progress,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    *,
+    program: str,
+    noun: str,
+    ics_name: str,
+    table: Callable[[list[Any]], str],
+) -> int:
+    """Write a listing (``items``, passed through :func:`track`) as the output options say:
+    an iCalendar file, JSON lines (streamed to a pipe as they arrive) or ``table(items)``;
+    then what the export left out and, with ``--output``, how many ``noun`` were written."""
+    mode = output_mode(args)
+    left_out: list[str] = []
+    async with contextlib.aclosing(items):
+        if mode == "ics":
+            data, left_out = await export_ics(items, name=ics_name)
+            write_output(data, args.output, out)
+        elif mode == "json" and args.output is None:
+            async for item in items:
+                write_json_lines([item], out)
+                out.flush()
+        elif mode == "json":
+            write_output(json_lines([item async for item in items]), args.output, out)
+        else:
+            write_output(table([item async for item in items]) + "\n", args.output, out)
+    report_left_out(err, program, left_out, noun)
+    if args.output is not None:
+        written = progress.items - len(left_out)
+        err.write(f"{program}: wrote {written} {noun} to {args.output}\n")
+    return EXIT_OK
 
 
 def write_output(text: str | bytes, path: str | None, stdout: TextIO) -> None:

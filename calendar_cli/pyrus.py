@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TextIO, TypeVar
@@ -25,7 +24,6 @@ from pyrus_calendar.models import Meeting, Task
 from pyrus_calendar.paging import CalendarWalk
 
 from .common import (
-    EXIT_OK,
     CommandParser,
     Progress,
     add_common_options,
@@ -33,18 +31,15 @@ from .common import (
     client_options,
     count_argument,
     env_default,
-    export_ics,
     format_when,
     id_argument,
     output_mode,
     render_table,
-    report_left_out,
     run_cli,
     shared_default,
     track,
     when_argument,
-    write_json_lines,
-    write_output,
+    write_listing,
 )
 from .feeding import add_feed_options, run_feed
 from .syncing import add_sync_options, check_sync_options
@@ -318,31 +313,19 @@ async def _list(
     progress = Progress(err)
     # The walk counts its own requests (a login or a retry is not a page).
     tracked = track(items, progress, lambda: items.requests)
-    mode = output_mode(args)
-    left_out: list[str] = []
-    async with contextlib.aclosing(tracked):
-        if mode == "ics":
-            # A task the calendar returned only for a reminder or a step deadline has no
-            # date of its own to put in a calendar file: it is left out and counted.
-            data, left_out = await export_ics(tracked, name=f"Pyrus {args.command}")
-            write_output(data, args.output, out)
-        elif mode == "json" and args.output is None:
-            # JSON lines reach a pipe as they arrive, not after the whole listing.
-            async for item in tracked:
-                write_json_lines([item], out)
-                out.flush()
-        elif mode == "json":
-            buffer = io.StringIO()
-            write_json_lines([item async for item in tracked], buffer)
-            write_output(buffer.getvalue(), args.output, out)
-        else:
-            found = [item async for item in tracked]
-            write_output(_table(found) + "\n", args.output, out)
-    report_left_out(err, PROGRAM, left_out, args.command)
-    if args.output is not None:
-        written = progress.items - len(left_out)
-        err.write(f"{PROGRAM}: wrote {written} {args.command} to {args.output}\n")
-    return EXIT_OK
+    # A task the calendar returned only for a reminder or a step deadline has no date of
+    # its own to put in a calendar file: the iCalendar export leaves it out and counts it.
+    return await write_listing(
+        tracked,
+        progress,
+        args,
+        out,
+        err,
+        program=PROGRAM,
+        noun=args.command,
+        ics_name=f"Pyrus {args.command}",
+        table=_table,
+    )
 
 
 def _table(items: Sequence[Task | Meeting]) -> str:

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import io
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -29,18 +28,17 @@ from .common import (
     check_output,
     client_options,
     env_default,
-    export_ics,
     format_when,
     id_argument,
+    json_lines,
     output_mode,
     render_table,
-    report_left_out,
     run_cli,
     shared_default,
     text_argument,
     track,
     when_argument,
-    write_json_lines,
+    write_listing,
     write_output,
 )
 from .feeding import add_feed_options, run_feed
@@ -142,7 +140,7 @@ def _show_calendars(
     calendars: Sequence[Calendar], r7: R7Client, args: argparse.Namespace, out: TextIO
 ) -> None:
     if output_mode(args) == "json":
-        write_output(_json_lines(calendars), args.output, out)
+        write_output(json_lines(calendars), args.output, out)
         return
     user_id = r7.user.id if r7.user is not None else None
     table = render_table(_calendar_rows(calendars, user_id), _CALENDAR_HEADERS)
@@ -179,7 +177,7 @@ async def _calendars_clear(r7: R7Client, args: argparse.Namespace, out: TextIO, 
 async def _calendars_share(r7: R7Client, args: argparse.Namespace, out: TextIO, _: TextIO) -> int:
     result = await r7.calendars.share(args.ids, args.users, AccessLevel.parse(args.access))
     if output_mode(args) == "json":
-        write_output(_json_lines([result]), args.output, out)
+        write_output(json_lines([result]), args.output, out)
         return EXIT_OK
     level = AccessLevel.parse(args.access).name
     calendars = ", ".join(str(i) for i in result.ids or args.ids)
@@ -223,37 +221,31 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
         progress,
         lambda: r7.stats.attempts - baseline,
     )
-    mode = output_mode(args)
-    left_out: list[str] = []
-    async with contextlib.aclosing(events):
-        if mode == "ics":
-            data, left_out = await export_ics(events, name="R7 events")
-            write_output(data, args.output, out)
-        elif mode == "json" and args.output is None:
-            # JSON lines reach a pipe as they arrive, not after the whole listing.
-            async for event in events:
-                write_json_lines([event], out)
-                out.flush()
-        elif mode == "json":
-            write_output(_json_lines([event async for event in events]), args.output, out)
-        else:
-            rows = [
-                [
-                    _when(e, e.start_date),
-                    _when(e, e.end_date, end=True),
-                    e.name or "",
-                    names.get(e.calendar_id or 0, str(e.calendar_id or "")),
-                    str(e.id),
-                ]
-                async for e in events
+
+    def table(found: list[Event]) -> str:
+        rows = [
+            [
+                _when(e, e.start_date),
+                _when(e, e.end_date, end=True),
+                e.name or "",
+                names.get(e.calendar_id or 0, str(e.calendar_id or "")),
+                str(e.id),
             ]
-            table = render_table(rows, _EVENT_HEADERS)
-            write_output(table + "\n", args.output, out)
-    report_left_out(err, PROGRAM, left_out, "events")
-    if args.output is not None:
-        written = progress.items - len(left_out)
-        err.write(f"{PROGRAM}: wrote {written} events to {args.output}\n")
-    return EXIT_OK
+            for e in found
+        ]
+        return render_table(rows, _EVENT_HEADERS)
+
+    return await write_listing(
+        events,
+        progress,
+        args,
+        out,
+        err,
+        program=PROGRAM,
+        noun="events",
+        ics_name="R7 events",
+        table=table,
+    )
 
 
 async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -371,7 +363,7 @@ async def _events_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _:
         start, end, name=args.name, calendar_id=args.calendar, all_day=args.all_day
     )
     if output_mode(args) == "json":
-        write_output(_json_lines([event]), args.output, out)
+        write_output(json_lines([event]), args.output, out)
         return EXIT_OK
     row = [
         _when(event, event.start_date),
@@ -389,12 +381,6 @@ async def _events_delete(r7: R7Client, args: argparse.Namespace, out: TextIO, _:
         await r7.events.delete(event_id)
         out.write(f"deleted event {event_id}\n")
     return EXIT_OK
-
-
-def _json_lines(items: Sequence[object]) -> str:
-    buffer = io.StringIO()
-    write_json_lines(items, buffer)
-    return buffer.getvalue()
 
 
 # ---- the parser ------------------------------------------------------------------------
