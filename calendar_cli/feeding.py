@@ -54,6 +54,12 @@ def add_feed_options(parser: argparse.ArgumentParser, *, name: str) -> None:
     add_watch_options(parser)
 
 
+def check_feed_options(args: argparse.Namespace) -> None:
+    """Refuse what cannot work before any request: a feed without ``--state``."""
+    if not args.state:
+        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+
+
 async def run_feed(
     make: Any,
     args: argparse.Namespace,

@@ -14,7 +14,7 @@ import contextlib
 import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 from calendar_transport.watch import SqliteWatchState, Watch
 from pyrus_calendar.auth import CLOUD_API_URL
@@ -41,15 +41,13 @@ from .common import (
     when_argument,
     write_listing,
 )
-from .feeding import add_feed_options, run_feed
+from .feeding import add_feed_options, check_feed_options, run_feed
 from .syncing import add_sync_options, check_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
 PROGRAM = "pyrus-calendar"
-
-T = TypeVar("T", Task, Meeting)
 
 
 def main(
@@ -67,8 +65,8 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     watching = args.command in ("watch", "feed", "sync")
     if args.command == "sync":
         check_sync_options(args)
-    if args.command == "feed" and not args.state:
-        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    if args.command == "feed":
+        check_feed_options(args)
     if watching and output_mode(args) == "ics":
         raise ValueError("--ics works with 'tasks' and 'meetings' only")
     if not watching and args.to <= args.start:
@@ -115,33 +113,15 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         if watching:
             return await _watch(pyrus, state, args, out, err)
-        if args.command == "meetings":
-            return await _list(
-                pyrus.iter_meetings(
-                    args.start,
-                    args.to,
-                    filters=args.filter,
-                    all_accessed_tasks=args.all_accessed,
-                    item_count=args.page_size,
-                ),
-                pyrus,
-                args,
-                out,
-                err,
-            )
-        return await _list(
-            pyrus.iter_calendar(
-                args.start,
-                args.to,
-                filters=args.filter,
-                all_accessed_tasks=args.all_accessed,
-                item_count=args.page_size,
-            ),
-            pyrus,
-            args,
-            out,
-            err,
+        walk = pyrus.iter_meetings if args.command == "meetings" else pyrus.iter_calendar
+        listing: CalendarWalk[Meeting] | CalendarWalk[Task] = walk(
+            args.start,
+            args.to,
+            filters=args.filter,
+            all_accessed_tasks=args.all_accessed,
+            item_count=args.page_size,
         )
+        return await _list(listing, pyrus, args, out, err)
 
 
 async def _watch(
@@ -304,7 +284,7 @@ def _meeting_row(meeting: Meeting) -> list[str]:
 
 
 async def _list(
-    items: CalendarWalk[T],
+    items: CalendarWalk[Meeting] | CalendarWalk[Task],
     pyrus: PyrusClient,
     args: argparse.Namespace,
     out: TextIO,

@@ -41,7 +41,7 @@ from .common import (
     write_listing,
     write_output,
 )
-from .feeding import add_feed_options, run_feed
+from .feeding import add_feed_options, check_feed_options, run_feed
 from .syncing import add_sync_options
 from .watching import PollLimit, add_watch_options, open_state, run_watch
 
@@ -274,8 +274,7 @@ async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err
 
 
 async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not args.state:
-        raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    check_feed_options(args)
     check_watch(args.lookback, args.horizon, args.interval)
     state = await open_state(args.state)
     try:
@@ -422,6 +421,17 @@ def _leaf(
     return parser
 
 
+def _calendars_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--calendar",
+        dest="calendars",
+        type=id_argument,
+        action="append",
+        metavar="ID",
+        help=help_text,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``r7cal`` argument parser."""
     when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --to=-2d"
@@ -465,14 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev_actions = events.add_subparsers(dest="action", required=True)
     listing = _leaf(ev_actions, "list", "events in a time range", _events_list)
     listing.set_defaults(listing=True)
-    listing.add_argument(
-        "--calendar",
-        dest="calendars",
-        type=id_argument,
-        action="append",
-        metavar="ID",
-        help="a calendar id (repeatable; default: every calendar you see)",
-    )
+    _calendars_option(listing, "a calendar id (repeatable; default: every calendar you see)")
     listing.add_argument(
         "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
     )
@@ -482,13 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
         "removed): JSON lines when piped or with --json, a readable line on a terminal"
     )
     watching = _leaf(ev_actions, "watch", about, _events_watch)
-    watching.add_argument(
-        "--calendar",
-        dest="calendars",
-        type=id_argument,
-        action="append",
-        metavar="ID",
-        help="a calendar id (repeatable; default: every calendar you see when it starts)",
+    _calendars_option(
+        watching, "a calendar id (repeatable; default: every calendar you see when it starts)"
     )
     add_watch_options(watching)
     feed = _leaf(
@@ -497,13 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve a rolling window of events as a live iCalendar feed at a secret URL",
         _feed,
     )
-    feed.add_argument(
-        "--calendar",
-        dest="calendars",
-        type=id_argument,
-        action="append",
-        metavar="ID",
-        help="a calendar id (repeatable; default: every calendar you see when it starts)",
+    _calendars_option(
+        feed, "a calendar id (repeatable; default: every calendar you see when it starts)"
     )
     add_feed_options(feed, name="R7 events")
     sync = groups.add_parser(
@@ -516,13 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     targets = sync.add_subparsers(dest="target", required=True)
     into_caldav = _leaf(targets, "caldav", "a CalDAV calendar collection", _sync_caldav)
     into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
-    into_caldav.add_argument(
-        "--calendar",
-        dest="calendars",
-        type=id_argument,
-        action="append",
-        metavar="ID",
-        help="an R7 calendar id (repeatable; default: every calendar you see when it starts)",
+    _calendars_option(
+        into_caldav,
+        "an R7 calendar id (repeatable; default: every calendar you see when it starts)",
     )
     add_sync_options(into_caldav)
     new = _leaf(ev_actions, "create", "create an event", _events_create)
