@@ -22,7 +22,6 @@ from calendar_bridge.sync import (
 )
 from calendar_bridge.sync.engine import Fetch
 from calendar_transport.watch import Watch
-from calendar_transport.watch.replicas import next_change
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, env_default, say
 from .watching import PollLimit, add_watch_options, stop_on_signals
@@ -121,19 +120,12 @@ async def follow(
 ) -> SyncReport:
     """Write every change of ``changes`` through ``sync`` until ``stopping`` is set (or the
     watch ends); one line per change that wrote something. Returns the totals."""
-    total = SyncReport()
-    async with changes:
-        while not stopping.is_set():
-            change = await next_change(changes, stopping)
-            if change is None:
-                break
-            # Written and committed in the sync state before the next change is asked for:
-            # asking commits this one in the watch state.
-            done = await sync.apply([change])
-            total.add(done)
-            if done.writes or done.conflicts:
-                say(err, program, done.line())
-    return total
+
+    def told(done: SyncReport) -> None:
+        if done.writes or done.conflicts:
+            say(err, program, done.line())
+
+    return await sync.follow(changes, stopping, on_report=told)
 
 
 async def run_sync(

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from calendar_transport.errors import CalendarError, IncompleteResultsError
 from calendar_transport.watch import Change
-from calendar_transport.watch.engine import check_watch
+from calendar_transport.watch.engine import Watch, check_watch
+from calendar_transport.watch.replicas import next_change
 
 from ..ical import Exportable, require_icalendar, to_ical
 from .state import Entry, Intent, MemorySyncState, Operation, SyncState, SyncStateError
@@ -516,6 +517,33 @@ class Sync:
         )
 
     # ---- following a watch -----------------------------------------------------------------
+
+    async def follow(
+        self,
+        changes: Watch[Any],
+        stopping: asyncio.Event | None = None,
+        *,
+        on_report: Callable[[SyncReport], object] | None = None,
+    ) -> SyncReport:
+        """Write every change of ``changes`` (a ``watch()``) until ``stopping`` is set or the
+        watch ends; ``on_report`` is told what each change wrote. Returns the totals.
+
+        Each change is written and committed in this sync's state before the next is asked
+        for (asking commits it in the watch's state), so a crash loses nothing and repeats
+        at most one change.
+        """
+        stopping = stopping or asyncio.Event()
+        total = SyncReport()
+        async with changes:
+            while not stopping.is_set():
+                change = await next_change(changes, stopping)
+                if change is None:
+                    break
+                done = await self.apply([change])
+                total.add(done)
+                if on_report is not None:
+                    on_report(done)
+        return total
 
     async def apply(self, changes: Sequence[Change[Any]]) -> SyncReport:
         """Write what ``changes`` of a ``watch()`` say (added/changed: create or update;
