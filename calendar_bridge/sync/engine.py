@@ -26,7 +26,7 @@ from calendar_transport.watch import Change
 from calendar_transport.watch.engine import Watch, check_watch
 from calendar_transport.watch.replicas import next_change
 
-from ..ical import Exportable, require_icalendar, to_ical
+from ..ical import PRODID, Exportable, require_icalendar, to_ical
 from .state import Entry, Intent, MemorySyncState, Operation, SyncState, SyncStateError
 
 if TYPE_CHECKING:
@@ -142,8 +142,6 @@ def render(item: Exportable, sync: str) -> Item:
     event["UID"] = f"{UID_PREFIX}{key}"
     event.add(TAG.lower(), sync)
     calendar = ical.Calendar()
-    from ..ical import PRODID
-
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add_component(event)

@@ -41,6 +41,7 @@ from ..errors import (
     TransportError,
 )
 from .change import KINDS, Change, ChangeKind
+from .replicas import Sleep
 from .sqlite import SqliteWatchState
 from .state import Mark, MemoryWatchState, Record, SnapshotDelta, StoredChange, WatchState
 
@@ -63,7 +64,6 @@ T = TypeVar("T")
 #: the current time, aware
 Clock = Callable[[], datetime]
 #: waits that many seconds
-Sleep = Callable[[float], Awaitable[None]]
 #: what ``state=`` takes: a path (an SQLite file), a state, or ``None`` (memory)
 StateLike = WatchState | str | os.PathLike[str] | None
 

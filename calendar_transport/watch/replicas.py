@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 WatchStarter = Callable[[str], AsyncIterator[Any] | Awaitable[AsyncIterator[Any]]]
 #: what a replica does with each change of the watch ``name``
 ChangeHandler = Callable[[str, Any], Awaitable[None]]
+#: an async sleep: asyncio.sleep, or a test's fake clock
 Sleep = Callable[[float], Awaitable[None]]
 
 _MAX_NAME = 200
