@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import functools
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from calendar_transport.watch.engine import check_watch
+from calendar_transport.watch.engine import Watch, check_watch
 from r7cal.client import R7Client
 from r7cal.events import DEFAULT_WINDOW, MAX_WINDOWS
 from r7cal.models import AccessLevel, Calendar, Event
@@ -248,39 +248,22 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     )
 
 
-async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    # All checked before the first request (the calendars are listed before watching).
+@contextlib.asynccontextmanager
+async def _watching(
+    r7: R7Client, args: argparse.Namespace, verb: str
+) -> AsyncIterator[tuple[Callable[..., Watch[Event]], list[int]]]:
+    """For ``events watch``, ``feed`` and ``sync``: the watch options checked, the state
+    file open and the calendars listed (all before the first request that could fail
+    late); yields a maker of the watch over them (``r7.events.watch`` with the options
+    bound) and their ids. The state is closed after."""
     check_watch(args.lookback, args.horizon, args.interval)
     state = await open_state(args.state)
     try:
         ids = args.calendars or [c.id for c in await r7.calendars.list()]
         if not ids:
-            raise ValueError("no calendars to watch: you see none (create one or pass --calendar)")
-        limit = PollLimit(args.polls, asyncio.Event())
-        changes = r7.events.watch(
-            ids,
-            lookback=args.lookback,
-            horizon=args.horizon,
-            interval=args.interval,
-            state=state,
-            sleep=limit,
-        )
-        return await run_watch(
-            changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
-        )
-    finally:
-        if state is not None:
-            await state.close()
-
-
-async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    check_feed_options(args)
-    check_watch(args.lookback, args.horizon, args.interval)
-    state = await open_state(args.state)
-    try:
-        ids = args.calendars or [c.id for c in await r7.calendars.list()]
-        if not ids:
-            raise ValueError("no calendars to publish: you see none (pass --calendar)")
+            raise ValueError(
+                f"no calendars to {verb}: you see none (create one or pass --calendar)"
+            )
         make = functools.partial(
             r7.events.watch,
             ids,
@@ -289,10 +272,30 @@ async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO
             interval=args.interval,
             state=state,
         )
-        return await run_feed(make, args, out=out, err=err, program=PROGRAM)
+        yield make, ids
     finally:
         if state is not None:
             await state.close()
+
+
+async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async with _watching(r7, args, "watch") as (make, _):
+        limit = PollLimit(args.polls, asyncio.Event())
+        return await run_watch(
+            make(sleep=limit),
+            limit,
+            describe=_describe,
+            args=args,
+            out=out,
+            err=err,
+            program=PROGRAM,
+        )
+
+
+async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_feed_options(args)
+    async with _watching(r7, args, "publish") as (make, _):
+        return await run_feed(make, args, out=out, err=err, program=PROGRAM)
 
 
 async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -301,21 +304,15 @@ async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
 
     from .syncing import caldav_target, check_sync_options, make_sync, run_sync
 
-    # All checked before the first request (the calendars are listed before syncing).
     check_sync_options(args)
-    check_watch(args.lookback, args.horizon, args.interval)
     target = caldav_target(args.calendar_url, args)
-    state = await open_state(args.state)
-    try:
-        ids = sorted(set(args.calendars or [c.id for c in await r7.calendars.list()]))
-        if not ids:
-            raise ValueError("no calendars to sync: you see none (create one or pass --calendar)")
+    async with _watching(r7, args, "sync") as (make, ids):
         sync = make_sync(
             lambda start, end: r7.events.iterate(ids, start, end),
             target,
             # The account and the calendars name the source (not the port: the demo's changes).
             source=f"r7:{urlsplit(r7.transport.base_url).hostname}/{r7.auth.login_name or ''}"
-            f"/calendars={','.join(map(str, ids))}",
+            f"/calendars={','.join(map(str, sorted(set(ids))))}",
             args=args,
         )
         return await run_sync(
@@ -324,20 +321,9 @@ async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
             out,
             err,
             program=PROGRAM,
-            watch=lambda sleep: r7.events.watch(
-                ids,
-                lookback=args.lookback,
-                horizon=args.horizon,
-                interval=args.interval,
-                state=state,
-                # its own name: an `events watch` on the same --state keeps its own changes
-                name=f"sync {sync.name}",
-                sleep=sleep,
-            ),
+            # its own name: an `events watch` on the same --state keeps its own changes
+            watch=lambda sleep: make(name=f"sync {sync.name}", sleep=sleep),
         )
-    finally:
-        if state is not None:
-            await state.close()
 
 
 def _describe(event: Event) -> str:
