@@ -9,7 +9,6 @@ embedded fake server.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import functools
 from collections.abc import Sequence
@@ -43,7 +42,7 @@ from .common import (
 )
 from .feeding import add_feed_options, check_feed_options, run_feed
 from .syncing import add_sync_options, check_sync_options
-from .watching import PollLimit, add_watch_options, open_state, run_watch
+from .watching import add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
@@ -105,7 +104,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return await _sync(pyrus, state, args, out, err, stack)
         if args.command == "feed":
             return await run_feed(
-                functools.partial(_feed_watch, pyrus, state, args),
+                functools.partial(_watch_of, pyrus, state, args),
                 args,
                 out=out,
                 err=err,
@@ -131,25 +130,20 @@ async def _watch(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    limit = PollLimit(args.polls, asyncio.Event())
-    changes = pyrus.watch(
-        filters=args.filter,
-        lookback=args.lookback,
-        horizon=args.horizon,
-        interval=args.interval,
-        state=state,
-        include_meetings=args.meetings,
-        all_accessed_tasks=args.all_accessed,
-        sleep=limit,
-    )
     return await run_watch(
-        changes, limit, describe=_describe, args=args, out=out, err=err, program=PROGRAM
+        functools.partial(_watch_of, pyrus, state, args),
+        describe=_describe,
+        args=args,
+        out=out,
+        err=err,
+        program=PROGRAM,
     )
 
 
-def _feed_watch(
-    pyrus: PyrusClient, state: SqliteWatchState | None, args: argparse.Namespace, **hooks: Any
+def _watch_of(
+    pyrus: PyrusClient, state: SqliteWatchState | None, args: argparse.Namespace, **more: Any
 ) -> Watch[Task | Meeting]:
+    """The watch the options select (``more``: the caller's own ``name``, ``sleep``...)."""
     return pyrus.watch(
         filters=args.filter,
         lookback=args.lookback,
@@ -158,7 +152,7 @@ def _feed_watch(
         state=state,
         include_meetings=args.meetings,
         all_accessed_tasks=args.all_accessed,
-        **hooks,
+        **more,
     )
 
 
@@ -203,18 +197,8 @@ async def _sync(
         out,
         err,
         program=PROGRAM,
-        watch=lambda sleep: pyrus.watch(
-            filters=mask,
-            lookback=args.lookback,
-            horizon=args.horizon,
-            interval=args.interval,
-            state=state,
-            include_meetings=meetings,
-            all_accessed_tasks=everyone,
-            # its own name: a `watch` on the same --state file keeps its own changes
-            name=f"sync {sync.name}",
-            sleep=sleep,
-        ),
+        # its own name: a `watch` on the same --state file keeps its own changes
+        watch=lambda sleep: _watch_of(pyrus, state, args, name=f"sync {sync.name}", sleep=sleep),
     )
 
 

@@ -7,7 +7,6 @@ Credentials come from flags or, better for secrets, the environment: ``R7_BASE_U
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import functools
 import math
@@ -43,7 +42,7 @@ from .common import (
 )
 from .feeding import add_feed_options, check_feed_options, run_feed
 from .syncing import add_sync_options
-from .watching import PollLimit, add_watch_options, open_state, run_watch
+from .watching import add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
 
@@ -280,10 +279,8 @@ async def _watching(
 
 async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async with _watching(r7, args, "watch") as (make, _):
-        limit = PollLimit(args.polls, asyncio.Event())
         return await run_watch(
-            make(sleep=limit),
-            limit,
+            make,
             describe=_describe,
             args=args,
             out=out,

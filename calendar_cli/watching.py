@@ -149,8 +149,7 @@ def change_line(change: Change[Any], describe: Describe) -> str:
 
 
 async def run_watch(
-    watch: Watch[Any],
-    polls: PollLimit,
+    make: Callable[..., Watch[Any]],
     *,
     describe: Describe,
     args: argparse.Namespace,
@@ -158,10 +157,11 @@ async def run_watch(
     err: TextIO,
     program: str,
 ) -> int:
-    """Write every change of ``watch`` to ``out`` (or append it to ``--output``) until
-    stopped; returns the exit code."""
-    polls.watch = watch
-    stopping = polls.stopping
+    """Write every change of the watch ``make(sleep=...)`` makes to ``out`` (or append it to
+    ``--output``) until stopped or ``--polls`` are done; returns the exit code."""
+    stopping = asyncio.Event()
+    polls = PollLimit(args.polls, stopping)
+    watch = polls.watch = make(sleep=polls)
     with contextlib.ExitStack() as files:
         if args.output is not None:
             out = files.enter_context(_append(args.output))
