@@ -222,16 +222,7 @@ async def _events_list(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     )
 
     def table(found: list[Event]) -> str:
-        rows = [
-            [
-                _when(e, e.start_date),
-                _when(e, e.end_date, end=True),
-                e.name or "",
-                names.get(e.calendar_id or 0, str(e.calendar_id or "")),
-                str(e.id),
-            ]
-            for e in found
-        ]
+        rows = [_event_row(e, names.get(e.calendar_id or 0)) for e in found]
         return render_table(rows, _EVENT_HEADERS)
 
     return await write_listing(
@@ -323,6 +314,17 @@ async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
         )
 
 
+def _event_row(event: Event, calendar: str | None = None) -> list[str]:
+    # A table row: the calendar's name where known, else its id.
+    return [
+        _when(event, event.start_date),
+        _when(event, event.end_date, end=True),
+        event.name or "",
+        calendar or str(event.calendar_id or ""),
+        str(event.id),
+    ]
+
+
 def _describe(event: Event) -> str:
     when = _when(event, event.start_date)
     return f"event {event.id}  {when}  {event.name or ''}  (calendar {event.calendar_id or '?'})"
@@ -347,14 +349,7 @@ async def _events_create(r7: R7Client, args: argparse.Namespace, out: TextIO, _:
     if output_mode(args) == "json":
         write_output(json_lines([event]), args.output, out)
         return EXIT_OK
-    row = [
-        _when(event, event.start_date),
-        _when(event, event.end_date, end=True),
-        event.name or "",
-        str(event.calendar_id or ""),
-        str(event.id),
-    ]
-    write_output(render_table([row], _EVENT_HEADERS) + "\n", args.output, out)
+    write_output(render_table([_event_row(event)], _EVENT_HEADERS) + "\n", args.output, out)
     return EXIT_OK
 
 
