@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from calendar_transport import __version__
+from calendar_transport.extras import missing_extra
 from pyrus_calendar.models import Meeting, Task
 from r7cal.models import Event
 
@@ -44,10 +45,8 @@ def require_icalendar() -> Any:
     """The icalendar module, or an ImportError that says how to install it."""
     try:
         import icalendar
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "iCalendar export needs the 'ics' extra: pip install 'r7-pyrus-calendar[ics]'"
-        ) from error
+    except ImportError as error:
+        raise missing_extra("ics", "iCalendar export") from error
     return icalendar
 
 
@@ -219,8 +218,11 @@ def assemble_calendar(
     cal = _calendar(name)
     if refresh is not None:
         every = timedelta(seconds=max(1, math.ceil(refresh.total_seconds())))
-        cal.add("refresh-interval", every, parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", require_icalendar().vDuration(every))
+        # A vDuration, not the timedelta: icalendar before 6.3 knows no type for this
+        # property and wrote str(timedelta), "0:05:00".
+        duration = require_icalendar().vDuration
+        cal.add("refresh-interval", duration(every), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", duration(every))
     head = bytes(cal.to_ical())
     cut = head.rindex(b"END:VCALENDAR")
     return head[:cut] + b"".join(events) + head[cut:]

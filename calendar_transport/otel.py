@@ -19,11 +19,16 @@ from contextvars import Token
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
-from opentelemetry import metrics, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-
 from . import __version__
+from .extras import missing_extra
+
+try:
+    from opentelemetry import context as otel_context
+    from opentelemetry import metrics, trace
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+except ImportError as missing:
+    raise missing_extra("otel", "calendar_transport.otel") from missing
+
 from .hooks import (
     CallEndRecord,
     CallRecord,

@@ -23,13 +23,19 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import msgspec
-import redis.asyncio as aioredis
 from aiolimiter import AsyncLimiter
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, ReadOnlyError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .extras import missing_extra
+
+try:
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import LockError, ReadOnlyError, ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ImportError as missing:
+    raise missing_extra("redis", "calendar_transport.redis") from missing
 
 from .rate_limit import AccountLimiter, RateLimit
 from .token_store import MemoryTokenStore, StoreKey, TokenRecord

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from calendar_transport.extras import missing_extra
+
 from .engine import TAG, UID_PREFIX, Item, SyncConflictError, SyncTargetError, Written
 from .state import Entry, Intent
 
@@ -33,10 +35,8 @@ def _caldav() -> tuple[Any, type[Exception], type[Exception]]:
     try:
         from caldav.aio import AsyncDAVClient
         from caldav.lib.error import AuthorizationError, DAVError
-    except ImportError as missing:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the CalDAV target needs the 'caldav' extra: pip install 'r7-pyrus-calendar[caldav]'"
-        ) from missing
+    except ImportError as missing:
+        raise missing_extra("caldav", "the CalDAV target") from missing
     return AsyncDAVClient, DAVError, AuthorizationError
 
 
@@ -60,6 +60,7 @@ class CalDAVTarget:
             raise ValueError(f"url must be an http(s) URL of a calendar, got {url!r:.80}")
         if parts.username or parts.password:
             raise ValueError("url must not carry credentials: pass username and password")
+        _caldav()  # a missing extra is named here, before any sync starts
         self.url = url if url.endswith("/") else f"{url}/"
         self.identity = self.url
         self._username = username

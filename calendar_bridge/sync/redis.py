@@ -16,8 +16,14 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import msgspec
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+
+from calendar_transport.extras import missing_extra
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError, ResponseError
+except ImportError as missing:
+    raise missing_extra("redis", "the Redis sync state") from missing
 
 from calendar_transport.redis import DEFAULT_PREFIX, check_client, check_prefix
 from calendar_transport.watch.replicas import check_watch_name
