@@ -5,6 +5,7 @@ the cap is the caller's to decide, and timeouts must be finite."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import shutil
 import ssl
 import subprocess
@@ -138,8 +139,24 @@ async def refusing_proxy() -> AsyncIterator[tuple[str, list[bytes]]]:
         await server.wait_closed()
 
 
-async def test_a_proxy_that_refuses_the_tunnel_is_not_retried() -> None:
-    async with refusing_proxy() as (proxy, asked), aiohttp.ClientSession(proxy=proxy) as session:
+def session_through(proxy: str, monkeypatch: pytest.MonkeyPatch) -> aiohttp.ClientSession:
+    """A user's session whose requests go through ``proxy``: ``ClientSession(proxy=...)`` on
+    aiohttp 3.11+, ``trust_env=True`` with ``HTTPS_PROXY`` on the older releases we support."""
+    if "proxy" in inspect.signature(aiohttp.ClientSession).parameters:
+        return aiohttp.ClientSession(proxy=proxy)
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return aiohttp.ClientSession(trust_env=True)
+
+
+async def test_a_proxy_that_refuses_the_tunnel_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with (
+        refusing_proxy() as (proxy, asked),
+        session_through(proxy, monkeypatch) as session,
+    ):
         transport = Transport("https://r7.example.ru", session=session, retry=FAST)
         with pytest.raises(ProxyError):
             await transport.request("GET", "/items")  # a GET: retried if it could heal
@@ -148,9 +165,11 @@ async def test_a_proxy_that_refuses_the_tunnel_is_not_retried() -> None:
     assert transport.stats.attempts == 1
 
 
-async def test_a_proxy_that_cannot_be_reached_is_not_retried(unused_tcp_port: int) -> None:
+async def test_a_proxy_that_cannot_be_reached_is_not_retried(
+    unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proxy = f"http://127.0.0.1:{unused_tcp_port}"
-    async with aiohttp.ClientSession(proxy=proxy) as session:
+    async with session_through(proxy, monkeypatch) as session:
         transport = Transport("https://r7.example.ru", session=session, retry=FAST)
         with pytest.raises(ProxyError):
             await transport.request("GET", "/items")
