@@ -37,7 +37,7 @@ from aiohttp import web
 from calendar_transport.watch import Change, Mark, Record, SnapshotDelta, Watch, WatchStateError
 from calendar_transport.watch.engine import Clock, Sleep
 
-from .ical import assemble_calendar, to_ical
+from .ical import assemble_calendar, require_icalendar, to_ical
 
 __all__ = ["BOOK", "FEED_PATH", "FeedServer", "FeedStateError", "WatchFactory"]
 
@@ -145,6 +145,7 @@ class FeedServer:
             raise TypeError(f"clock must be callable, not {type(clock).__name__}")
         if sleep is not None and not callable(sleep):
             raise TypeError(f"sleep must be callable, not {type(sleep).__name__}")
+        require_icalendar()  # the 'ics' extra: named here, not as a feed that never fills
         self.name = name
         self.host = host
         self.port = port

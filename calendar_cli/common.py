@@ -31,6 +31,7 @@ from calendar_transport.errors import (
     RateLimitError,
     TransportError,
 )
+from calendar_transport.extras import MissingExtraError
 from calendar_transport.local_time import local_zone
 from calendar_transport.retry import RetryPolicy
 
@@ -257,7 +258,14 @@ def run_command(
     except BrokenPipeError:
         _silence_stdout(stdout)
         return EXIT_BROKEN_PIPE
-    except (CalendarError, ValueError, TypeError, OverflowError, OSError) as error:
+    except (
+        CalendarError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        OSError,
+        MissingExtraError,
+    ) as error:
         code, message = _describe(error)
         say(stream, program, message)
         return code
@@ -274,6 +282,8 @@ def _describe(error: Exception) -> tuple[int, str]:
         if error.filename:
             return EXIT_ERROR, f"cannot write {error.filename}: {error.strerror}"
         return EXIT_ERROR, str(error)
+    if isinstance(error, MissingExtraError):
+        return EXIT_USAGE, str(error)
     # ValueError, TypeError and OverflowError reach here from checks on what was typed
     # (OverflowError: a date pushed past year 9999 by arithmetic).
     return EXIT_USAGE, f"invalid input: {error}"
@@ -485,10 +495,7 @@ def check_output(args: argparse.Namespace) -> None:
     if output_mode(args) == "ics":
         from calendar_bridge.ical import require_icalendar
 
-        try:
-            require_icalendar()
-        except ImportError as error:
-            raise ValueError(str(error)) from None
+        require_icalendar()
     path = getattr(args, "output", None)
     if path is not None:
         check_writable(path)

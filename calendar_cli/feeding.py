@@ -55,9 +55,13 @@ def add_feed_options(parser: argparse.ArgumentParser, *, name: str) -> None:
 
 
 def check_feed_options(args: argparse.Namespace) -> None:
-    """Refuse what cannot work before any request: a feed without ``--state``."""
+    """Refuse what cannot work before any request: a feed without ``--state`` or without
+    the ``ics`` extra."""
     if not args.state:
         raise ValueError("feed needs --state FILE: it keeps the secret URL and the UIDs")
+    from calendar_bridge.ical import require_icalendar
+
+    require_icalendar()
 
 
 async def run_feed(

@@ -41,7 +41,7 @@ from .common import (
     write_output,
 )
 from .feeding import add_feed_options, check_feed_options, run_feed
-from .syncing import add_sync_options
+from .syncing import add_sync_options, check_sync_options
 from .watching import add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -69,6 +69,11 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     handler: Handler = args.handler
     if output_mode(args) == "ics" and not getattr(args, "listing", False):
         raise ValueError("--ics works with 'events list' only")
+    # What cannot work is refused before the demo starts or anything is sent.
+    if handler is _feed:
+        check_feed_options(args)
+    if handler is _sync_caldav:
+        check_sync_options(args)
     check_output(args)
     async with contextlib.AsyncExitStack() as stack:
         credentials: Credentials
@@ -281,7 +286,6 @@ async def _events_watch(r7: R7Client, args: argparse.Namespace, out: TextIO, err
 
 
 async def _feed(r7: R7Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    check_feed_options(args)
     async with _watching(r7, args, "publish") as (make, _):
         return await run_feed(make, args, out=out, err=err, program=PROGRAM)
 
@@ -290,9 +294,8 @@ async def _sync_caldav(r7: R7Client, args: argparse.Namespace, out: TextIO, err:
     """``sync caldav URL``: the window of the calendars' events mirrored into CalDAV."""
     from urllib.parse import urlsplit
 
-    from .syncing import caldav_target, check_sync_options, make_sync, run_sync
+    from .syncing import caldav_target, make_sync, run_sync
 
-    check_sync_options(args)
     target = caldav_target(args.calendar_url, args)
     async with _watching(r7, args, "sync") as (make, ids):
         sync = make_sync(

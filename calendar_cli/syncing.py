@@ -67,13 +67,18 @@ def add_sync_options(parser: argparse.ArgumentParser) -> None:
 
 def check_sync_options(args: argparse.Namespace) -> None:
     """Refuse what cannot work before any request: no ``--state``, ``--polls`` without
-    ``--watch``, ``--watch`` with ``--dry-run``."""
+    ``--watch``, ``--watch`` with ``--dry-run``, a CalDAV target without the ``caldav``
+    extra."""
     if not args.state:
         raise ValueError("sync needs --state FILE: it keeps what was written where")
     if args.polls is not None and not args.watch:
         raise ValueError("--polls works with --watch only")
     if args.watch and args.dry_run:
         raise ValueError("--dry-run prints one plan: it does not go with --watch")
+    if getattr(args, "calendar_url", None) is not None:
+        from calendar_bridge.sync.caldav import require_caldav
+
+        require_caldav()
 
 
 def caldav_target(url: str, args: argparse.Namespace) -> Any:

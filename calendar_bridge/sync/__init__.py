@@ -3,7 +3,9 @@ state (memory, tables of their own in the watch's SQLite file, or Redis beside t
 state) and the targets.
 
 The CalDAV target needs the ``caldav`` extra and the Redis state the ``redis`` extra; each is
-imported only when used.
+imported only when used. ``RedisSyncState`` is imported by name
+(``from calendar_bridge.sync import RedisSyncState``): it is left out of ``__all__`` so that
+``import *`` works without the extra.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .state import Entry, Intent, MemorySyncState, SyncSnapshot, SyncState, Sync
 
 if TYPE_CHECKING:
     from .caldav import CalDAVTarget
-    from .redis import RedisSyncState
+    from .redis import RedisSyncState as RedisSyncState
 
 __all__ = [
     "TAG",
@@ -41,7 +43,6 @@ __all__ = [
     "MemorySyncState",
     "Plan",
     "R7Target",
-    "RedisSyncState",
     "SqliteSyncState",
     "Step",
     "Sync",

@@ -20,7 +20,7 @@ from calendar_transport.extras import missing_extra
 from .engine import TAG, UID_PREFIX, Item, SyncConflictError, SyncTargetError, Written
 from .state import Entry, Intent
 
-__all__ = ["CalDAVTarget"]
+__all__ = ["CalDAVTarget", "require_caldav"]
 
 _ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 _MKCALENDAR = (
@@ -28,6 +28,12 @@ _MKCALENDAR = (
     '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
     "<D:displayname>{name}</D:displayname></D:prop></D:set></C:mkcalendar>"
 )
+
+
+def require_caldav() -> None:
+    """Raise :class:`~calendar_transport.extras.MissingExtraError` unless the ``caldav``
+    extra is installed."""
+    _caldav()
 
 
 def _caldav() -> tuple[Any, type[Exception], type[Exception]]:
@@ -60,7 +66,7 @@ class CalDAVTarget:
             raise ValueError(f"url must be an http(s) URL of a calendar, got {url!r:.80}")
         if parts.username or parts.password:
             raise ValueError("url must not carry credentials: pass username and password")
-        _caldav()  # a missing extra is named here, before any sync starts
+        require_caldav()  # a missing extra is named here, before any sync starts
         self.url = url if url.endswith("/") else f"{url}/"
         self.identity = self.url
         self._username = username

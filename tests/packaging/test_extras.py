@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,14 @@ CASES = [
 ]
 
 
+def test_every_public_name_of_the_sync_imports_without_the_redis_extra() -> None:
+    code = "import sys; sys.modules['redis'] = None\nfrom calendar_bridge.sync import *; Sync"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(("code", "package", "extra"), CASES, ids=[c[0] for c in CASES])
 def test_a_missing_extra_is_named_with_its_install_command(
     code: str, package: str, extra: str
@@ -32,5 +41,33 @@ def test_a_missing_extra_is_named_with_its_install_command(
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: "), done.stderr
+    assert last.startswith("calendar_transport.extras.MissingExtraError: "), done.stderr
     assert f"'{extra}' extra: pip install 'r7-pyrus-calendar[{extra}]'" in last
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "package", "extra"),
+    [
+        ("r7", ["--demo", "sync", "caldav", "http://127.0.0.1:9/c/"], "caldav", "caldav"),
+        ("pyrus", ["--demo", "sync", "caldav", "http://127.0.0.1:9/c/"], "caldav", "caldav"),
+        ("r7", ["--demo", "feed"], "icalendar", "ics"),
+        ("pyrus", ["--demo", "feed"], "icalendar", "ics"),
+    ],
+)
+def test_a_command_that_needs_an_extra_says_so_in_one_line_before_anything(
+    tool: str, argv: list[str], package: str, extra: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    code = (
+        f"import sys; sys.modules[{package!r}] = None\n"
+        f"from calendar_cli.{tool} import main\n"
+        f"sys.exit(main({[*argv, '--state', str(state)]!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.endswith(f"needs the '{extra}' extra: pip install 'r7-pyrus-calendar[{extra}]'")
+    assert not state.exists()  # no state made for a command that cannot run
