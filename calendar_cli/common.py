@@ -339,6 +339,29 @@ def when_argument(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def until_argument(text: str) -> datetime:
+    """``--to``: a day (an ISO date, ``today``, ``tomorrow``, ``yesterday``, ``+7d``) is the
+    last day shown, so the window ends at the next midnight; a time (an ISO datetime,
+    ``now``, ``+3h``) is where the window ends, itself not shown."""
+    end = when_argument(text)
+    if not _names_a_day(text):
+        return end
+    zone = end.tzinfo or local_zone()
+    try:
+        return _midnight(end.date() + timedelta(days=1), zone)
+    except (OverflowError, OSError):  # the calendar's last day: it ends with the calendar
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _names_a_day(text: str) -> bool:
+    # What parse_when reads as a midnight standing for its whole day.
+    word = text.strip().lower()
+    match = _RELATIVE.match(word)
+    return word in ("today", "tomorrow", "yesterday") or (
+        (match is not None and match[3] == "d") or len(word) == 10
+    )
+
+
 def _whole_number(text: str, low: int, high: int) -> int:
     # ASCII digits only: int() would also take "1_000" and other scripts' digits.
     value = int(text) if _WHOLE.fullmatch(text.strip()) else None

@@ -37,6 +37,7 @@ from .common import (
     run_cli,
     shared_default,
     track,
+    until_argument,
     when_argument,
     write_listing,
 )
@@ -349,7 +350,11 @@ def _add_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pyrus-calendar`` argument parser."""
-    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --to=-2d"
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --from=-2d"
+    to_help = (
+        "the last day shown (ISO date, today, +6d), or the time the listing ends before "
+        "(ISO datetime, now, +3h)"
+    )
     parser = CommandParser(
         prog=PROGRAM,
         description="Pyrus calendar tasks and meetings from the command line. Every page "
@@ -369,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
         )
-        command.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
+        command.add_argument(
+            "--to", type=until_argument, default="+6d", help=f"{to_help} (+6d: a week)"
+        )
         _add_selection(command)
         command.add_argument(
             "--page-size",

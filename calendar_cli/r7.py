@@ -36,6 +36,7 @@ from .common import (
     shared_default,
     text_argument,
     track,
+    until_argument,
     when_argument,
     write_listing,
     write_output,
@@ -415,7 +416,11 @@ def _calendars_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``r7cal`` argument parser."""
-    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --to=-2d"
+    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --from=-2d"
+    to_help = (
+        "the last day shown (ISO date, today, +6d), or the time the listing ends before "
+        "(ISO datetime, now, +3h)"
+    )
     parser = CommandParser(
         prog=PROGRAM,
         description="R7-Office calendars and events from the command line.",
@@ -460,7 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--from", dest="start", type=when_argument, default="today", help=f"{when_help} (today)"
     )
-    listing.add_argument("--to", type=when_argument, default="+7d", help=f"{when_help} (+7d)")
+    listing.add_argument(
+        "--to", type=until_argument, default="+6d", help=f"{to_help} (+6d: a week)"
+    )
     about = (
         "poll a rolling window of events and write one line per change (added, changed, "
         "removed): JSON lines when piped or with --json, a readable line on a terminal"

@@ -39,6 +39,7 @@ from .retry import RetryPolicy
 from .stats import ClientStats
 from .token_store import MemoryTokenStore, TokenStore
 from .transport import Transport
+from .window import TimeWindow
 
 __all__ = [
     "APIError",
@@ -73,6 +74,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "TLSError",
+    "TimeWindow",
     "TokenAuth",
     "TokenStore",
     "Transport",

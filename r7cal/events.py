@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 from calendar_transport import Transport
@@ -17,6 +17,7 @@ from calendar_transport.checks import (
     require_text,
 )
 from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
+from calendar_transport.window import TimeWindow
 
 from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datetime
 from .models import Event
@@ -67,6 +68,17 @@ def _midnight_utc(day: date) -> str:
 
 def _order(event: Event) -> tuple[datetime, int]:
     return (event.start_date or _EARLIEST, event.id)
+
+
+def _in_window(event: Event, window: TimeWindow) -> bool:
+    # The SDK's rule, not the server's (calendar_transport.window): an all-day event by its
+    # dates in the window's zone, a timed one by overlap, a zero-length one as an instant.
+    first, last = event.start_day, event.last_day
+    if first is not None and last is not None:
+        return window.holds_days(first, last)
+    if event.start_date is None:
+        return True  # nothing to place it by: kept rather than dropped unseen
+    return window.holds_span(event.start_date, event.end_date)
 
 
 class Events:
@@ -128,13 +140,19 @@ class Events:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> builtins.list[Event]:
-        """Events of ``calendar_ids`` that overlap ``[start, end]`` (``POST /api/v1/events``)."""
+        """Events of ``calendar_ids`` in the window ``[start, end)`` (``POST /api/v1/events``).
+
+        One request. A timed event is in when it overlaps the window (one of no length when
+        ``start <= its start < end``); an all-day event when its days meet the window's
+        dates in ``start``'s zone, so a window from one midnight to the next holds that one
+        day. The server is asked a day wider and the answer kept by this rule, so its own
+        boundary rule and all-day storage do not change what comes back. Either bound may
+        be ``None`` (open).
+        """
         ids = require_ids(calendar_ids, "calendar_ids")
-        begins = require_aware(start, "start") if start is not None else None
-        ends = require_aware(end, "end") if end is not None else None
-        if begins is not None and ends is not None:
-            require_range(begins, ends, strict=False)
-        return await self._list(ids, begins, ends)
+        window = TimeWindow.of(start, end)
+        events = await self._list(ids, *window.asked())
+        return [event for event in events if _in_window(event, window)]
 
     def iterate(
         self,
@@ -144,7 +162,8 @@ class Events:
         *,
         window: timedelta = DEFAULT_WINDOW,
     ) -> AsyncIterator[Event]:
-        """Every event overlapping ``[start, end]``, fetched ``window`` by ``window``.
+        """Every event in ``[start, end)``, by the rule of :meth:`list`, fetched ``window``
+        by ``window``.
 
         At most :data:`MAX_WINDOWS` windows are walked (a longer range raises
         ``ValueError``: pass a larger ``window``). An event that spans several windows is
@@ -167,7 +186,7 @@ class Events:
                 f"window {window} cuts {begins:%Y-%m-%d}..{ends:%Y-%m-%d} into more than "
                 f"{MAX_WINDOWS} requests; pass a larger window (or a narrower range)"
             )
-        return self._walk(ids, begins, ends, window)
+        return self._walk(ids, TimeWindow.of(start, end).zone, begins, ends, window)
 
     def watch(
         self,
@@ -228,6 +247,7 @@ class Events:
     async def _list(
         self, ids: builtins.list[int], start: datetime | None, end: datetime | None
     ) -> builtins.list[Event]:
+        # The bounds as the server is asked them: the callers widen them first.
         body: dict[str, Any] = {"CalendarIds": ids}
         if start is not None:
             body["StartDate"] = format_datetime(start)
@@ -242,19 +262,27 @@ class Events:
         )
 
     async def _walk(
-        self, ids: builtins.list[int], start: datetime, end: datetime, window: timedelta
+        self,
+        ids: builtins.list[int],
+        zone: tzinfo,
+        start: datetime,
+        end: datetime,
+        window: timedelta,
     ) -> AsyncIterator[Event]:
-        # (id, start) identifies one occurrence. Nothing is forgotten early: how the server
-        # matches a window (to the second, or by whole days) is not documented.
+        # Each part is asked a day wider and keeps what the rule puts in that part (the
+        # parts tile the range, dates counted in its zone): an event on the edge between two
+        # parts, even one of no length, is found by both and yielded with the first that
+        # holds it. (id, start) identifies one occurrence; nothing is forgotten early.
         seen: set[tuple[int, datetime | None]] = set()
         window_start = start
         while True:
             # Compared this way round so a huge window cannot overflow datetime.max.
             window_end = end if end - window_start <= window else window_start + window
-            events = await self._list(ids, window_start, window_end)
+            part = TimeWindow(window_start, window_end, zone)
+            events = await self._list(ids, *part.asked())
             for event in sorted(events, key=_order):
                 key = (event.id, event.start_date)
-                if key not in seen:
+                if key not in seen and _in_window(event, part):
                     seen.add(key)
                     yield event
             if window_end >= end:

@@ -13,20 +13,24 @@ Loaded only when imported (``import r7cal`` does not load ``aiohttp.web``)::
 
 from .fake import (
     ALL_DAY_STORAGE,
+    OVERLAP_RULES,
     AllDayStorage,
     FakeCalendar,
     FakeEvent,
     FakeR7Server,
     FakeUser,
+    OverlapRule,
     TokenExpiry,
 )
 
 __all__ = [
     "ALL_DAY_STORAGE",
+    "OVERLAP_RULES",
     "AllDayStorage",
     "FakeCalendar",
     "FakeEvent",
     "FakeR7Server",
     "FakeUser",
+    "OverlapRule",
     "TokenExpiry",
 ]

@@ -24,11 +24,13 @@ from calendar_transport.testing import FakeServer
 
 __all__ = [
     "ALL_DAY_STORAGE",
+    "OVERLAP_RULES",
     "AllDayStorage",
     "FakeCalendar",
     "FakeEvent",
     "FakeR7Server",
     "FakeUser",
+    "OverlapRule",
     "TokenExpiry",
 ]
 
@@ -42,6 +44,13 @@ ALL_DAY_STORAGE: Final[tuple[AllDayStorage, ...]] = (
     "local_midnight",
     "inclusive_end",
 )
+
+#: How a server may match an event's stored ``[start, end]`` against a listing's
+#: ``StartDate``/``EndDate`` (the API leaves it open): both ends count (``inclusive``),
+#: neither does (``strict``), or the listing's end does not (``half_open``).
+OverlapRule = Literal["inclusive", "strict", "half_open"]
+#: Every :data:`OverlapRule`, for tests that run under each.
+OVERLAP_RULES: Final[tuple[OverlapRule, ...]] = ("inclusive", "strict", "half_open")
 
 READ: Final = 0
 WRITE: Final = 4
@@ -129,7 +138,9 @@ class FakeR7Server(FakeServer):
     counters :attr:`logins`, :attr:`refreshes`, :attr:`creates`, :attr:`saved_names`,
     :attr:`unauthorized`.
     ``single_event_as_object`` answers an events listing of exactly one event with the bare
-    object, as the spec shows. ``all_day_storage`` (one of :data:`ALL_DAY_STORAGE`) is how
+    object, as the spec shows. ``overlap_rule`` (one of :data:`OVERLAP_RULES`) is how a
+    listing's bounds match the stored times. ``all_day_storage`` (one of
+    :data:`ALL_DAY_STORAGE`) is how
     all-day events come back; for ``"local_midnight"`` the zone is ``all_day_offset``
     minutes east of UTC (180: Moscow), sent beside the dates unless ``all_day_offset_fields``
     is false. All three can be changed between calls.
@@ -151,6 +162,7 @@ class FakeR7Server(FakeServer):
         all_day_storage: AllDayStorage = "utc_midnight",
         all_day_offset: int = 180,
         all_day_offset_fields: bool = True,
+        overlap_rule: OverlapRule = "inclusive",
         clock_offset: float = 0.0,
         token_expiry: TokenExpiry = "utc",
     ) -> None:
@@ -165,6 +177,11 @@ class FakeR7Server(FakeServer):
             raise TypeError(f"all_day_offset must be an int, not {type(all_day_offset).__name__}")
         if abs(all_day_offset) >= 24 * 60:
             raise ValueError(f"all_day_offset must be within a day, got {all_day_offset}")
+        if overlap_rule not in OVERLAP_RULES:
+            raise ValueError(
+                f"overlap_rule must be one of {', '.join(OVERLAP_RULES)}, got {overlap_rule!r}"
+            )
+        self.overlap_rule: OverlapRule = overlap_rule
         self.all_day_storage: AllDayStorage = all_day_storage
         self.all_day_offset = all_day_offset
         self.all_day_offset_fields = all_day_offset_fields
@@ -415,9 +432,7 @@ class FakeR7Server(FakeServer):
             (
                 event
                 for event in self.events.values()
-                if event.calendar_id in levels
-                and (start is None or stored[event.id][1] >= start)
-                and (end is None or stored[event.id][0] <= end)
+                if event.calendar_id in levels and self._matches(stored[event.id], start, end)
             ),
             key=lambda event: (stored[event.id][0], event.id),
         )
@@ -504,6 +519,17 @@ class FakeR7Server(FakeServer):
         if _level(user, calendar) != FULL:
             _fail(403, "Only the owner or a user with FULL access may do this")
         return calendar
+
+    def _matches(
+        self, stored: tuple[datetime, datetime], start: datetime | None, end: datetime | None
+    ) -> bool:
+        # The listing's bounds against the stored times, by this server's overlap_rule.
+        begins, ends = stored
+        if self.overlap_rule == "strict":
+            return (start is None or ends > start) and (end is None or begins < end)
+        if self.overlap_rule == "half_open":
+            return (start is None or ends >= start) and (end is None or begins < end)
+        return (start is None or ends >= start) and (end is None or begins <= end)
 
     def _stored_times(self, event: FakeEvent) -> tuple[datetime, datetime]:
         # An all-day event's start and end as this server stores them (all_day_storage).

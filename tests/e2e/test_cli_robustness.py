@@ -153,7 +153,7 @@ PYRUS_BAD_INPUT = [
     (("--person-id", "0", "tasks"), "--person-id"),
     (("--person-id", "me", "tasks"), "--person-id"),
     (("tasks", "--from", "+7d", "--to", "today"), "--to must be after --from"),
-    (("tasks", "--from", "today", "--to", "today"), "--to must be after --from"),
+    (("tasks", "--from", "tomorrow", "--to", "today"), "--to must be after --from"),
     (("tasks", "--to", "+999999999d"), "years 1 to 9999"),
     (("meetings", "--from", "0000-01-01"), "is not a date"),
     (("meetings", "--from", "-"), "--from"),

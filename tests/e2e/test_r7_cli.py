@@ -303,3 +303,24 @@ def test_a_listing_to_the_end_of_the_calendar_is_followed_not_refused(
     assert listing.code == 0, listing
     assert "Far" in listing.out
     assert len(server.requests_to("/api/v1/events")) <= 10_001
+
+
+def test_to_a_day_shows_that_day_and_ends_at_the_next_midnight(
+    server: FakeR7Server, r7: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Europe/Moscow")
+    events = {  # Moscow is UTC+3: 8 December there runs 7 Dec 21:00Z .. 8 Dec 21:00Z
+        "Ended at midnight": ("2026-12-07T20:00Z", "2026-12-07T21:00Z"),
+        "Morning": ("2026-12-08T06:00Z", "2026-12-08T07:00Z"),
+        "Late evening": ("2026-12-08T20:00Z", "2026-12-08T21:00Z"),
+        "Next midnight": ("2026-12-08T21:00Z", "2026-12-08T22:00Z"),
+    }
+    for name, (start, end) in events.items():
+        assert r7("events", "create", name, "--start", start, "--end", end).code == 0
+    one_day = r7("events", "list", "--from", "2026-12-08", "--to", "2026-12-08", "--json")
+    assert one_day.code == 0, one_day
+    names = sorted(json.loads(line)["Name"] for line in one_day.out.splitlines())
+    assert names == ["Late evening", "Morning"]
+    # A time is where the listing ends, itself not shown.
+    until = r7("events", "list", "--from", "2026-12-08", "--to", "2026-12-08T23:30", "--json")
+    assert sorted(json.loads(line)["Name"] for line in until.out.splitlines()) == names

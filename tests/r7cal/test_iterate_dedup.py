@@ -37,11 +37,12 @@ async def test_recurring_occurrences_are_kept_and_repeats_dropped(mocked: aiores
         (8, datetime(2025, 1, 6, tzinfo=UTC)),
         (7, datetime(2025, 1, 10, 9, tzinfo=UTC)),
     ]
+    # Each week is asked a day wider on both sides (no server rule can leave its edges out).
     first, second = mocked.requests[("POST", URL(url))]
     assert msgspec.json.decode(first.kwargs["data"]) == {
         "CalendarIds": [1],
-        "StartDate": "2025-01-01T00:00:00Z",
-        "EndDate": "2025-01-08T00:00:00Z",
+        "StartDate": "2024-12-31T00:00:00Z",
+        "EndDate": "2025-01-09T00:00:00Z",
     }
-    assert msgspec.json.decode(second.kwargs["data"])["StartDate"] == "2025-01-08T00:00:00Z"
-    assert msgspec.json.decode(second.kwargs["data"])["EndDate"] == "2025-01-15T00:00:00Z"
+    assert msgspec.json.decode(second.kwargs["data"])["StartDate"] == "2025-01-07T00:00:00Z"
+    assert msgspec.json.decode(second.kwargs["data"])["EndDate"] == "2025-01-16T00:00:00Z"

@@ -179,10 +179,10 @@ async def test_event_list(mocked: aioresponses) -> None:
     assert [e.id for e in events] == [4]  # one bare object still comes back as a list
     (call,) = sent(mocked, "POST", f"{BASE}/api/v1/events")
     assert_r7_headers(call, with_body=True)
-    assert body_of(call) == {
+    assert body_of(call) == {  # a day wider each side: the answer is kept by the SDK's rule
         "CalendarIds": [2],
-        "StartDate": "2025-03-01T00:00:00Z",
-        "EndDate": "2025-07-02T23:59:59Z",
+        "StartDate": "2025-02-28T00:00:00Z",
+        "EndDate": "2025-07-03T23:59:59Z",
     }
 
 

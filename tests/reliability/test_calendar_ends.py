@@ -75,7 +75,7 @@ async def test_r7_years_below_1000_are_padded_on_the_wire(
     main = server.user("user_test").main_calendar_id
     await client.events.list([main], datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), END)
     body = server.requests_to("/api/v1/events")[-1].json()
-    assert body["StartDate"] == "0999-01-02T03:04:05Z"
+    assert body["StartDate"] == "0999-01-01T03:04:05Z"  # asked a day wider, padded
     assert body["EndDate"] == "9999-12-31T23:59:59.999999Z"
     await client.events.create(date(999, 3, 1), all_day=True)
     assert server.requests_to("/api/v1/events/save")[-1].json()["StartDate"] == (

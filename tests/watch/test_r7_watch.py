@@ -100,8 +100,10 @@ async def test_time_moving_brings_events_in_at_the_front(
 ) -> None:
     async with _client(r7_server) as r7:
         cal = await _main_calendar(r7)
+        # It starts an hour before the horizon's end three days from now ([start, end):
+        # an event starting exactly at the end would come in a day later).
         far = await r7.events.create(
-            NOW + 10 * DAY, NOW + 10 * DAY + HOUR, name="far", calendar_id=cal
+            NOW + 10 * DAY - HOUR, NOW + 10 * DAY, name="far", calendar_id=cal
         )
         watch = r7.events.watch(
             [cal], lookback=HOUR, horizon=7 * DAY, interval=86400, clock=clock, sleep=clock.sleep
