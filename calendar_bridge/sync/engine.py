@@ -318,18 +318,23 @@ class Sync:
         if self._opened:
             return
         await self.state.open()
-        stored = await self.state.load(self.name)
-        if stored.source and stored.source != self.source:
-            raise SyncStateError(
-                f"the state's sync {self.name!r} mirrors {stored.source!r}, not "
-                f"{self.source!r}: use another --state file"
-            )
-        if stored.target and stored.target != self.target.identity:
-            raise SyncStateError(
-                f"the state's sync {self.name!r} writes to {stored.target!r}, not "
-                f"{self.target.identity!r}: use another --state file"
-            )
-        await self.target.open()
+        try:
+            stored = await self.state.load(self.name)
+            if stored.source and stored.source != self.source:
+                raise SyncStateError(
+                    f"the state's sync {self.name!r} mirrors {stored.source!r}, not "
+                    f"{self.source!r}: use another --state file"
+                )
+            if stored.target and stored.target != self.target.identity:
+                raise SyncStateError(
+                    f"the state's sync {self.name!r} writes to {stored.target!r}, not "
+                    f"{self.target.identity!r}: use another --state file"
+                )
+            await self.target.open()
+        except BaseException:
+            # `async with` does not exit what failed to enter: the file is closed here.
+            await self.state.close()
+            raise
         self._opened = True
 
     async def close(self) -> None:

@@ -222,3 +222,18 @@ async def test_a_file_that_is_not_a_state_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SyncStateError, match="not an SQLite file"):
         await state.open()
     assert path.read_text(encoding="utf-8") == "my notes\n"
+
+
+async def test_a_target_that_cannot_open_leaves_the_state_file_closed(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    # `async with sync` does not exit what failed to enter: open() closes the state itself
+    # (an SQLite file left open was a ResourceWarning on Python 3.13, and a held file).
+    state = SqliteSyncState(tmp_path / "state.db")
+    target = CalDAVTarget(f"http://127.0.0.1:{unused_tcp_port}/cal/")
+    async with FakePyrusServer() as server, client_for(server) as pyrus:
+        with pytest.raises(SyncTargetError):
+            async with pyrus_sync(pyrus, target, state):
+                pass
+    assert state._thread.db is None
+    assert not state._thread.running

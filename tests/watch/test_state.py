@@ -3,6 +3,7 @@ are not ours, newer, corrupt or not writable."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -78,7 +79,7 @@ async def test_the_sqlite_file_is_ours_in_wal_mode_and_survives_reopening(tmp_pa
     await first.open()
     await first.commit("w", 1, [_change(1)], _put())
     await first.close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     again = SqliteWatchState(path)
@@ -101,7 +102,7 @@ async def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Pat
 
 async def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE orders (id INTEGER)")
         db.execute("INSERT INTO orders VALUES (7)")
     before = path.read_bytes()
@@ -115,7 +116,7 @@ async def test_a_state_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     state = SqliteWatchState(path)
     await state.open()
     await state.close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = path.read_bytes()
     with pytest.raises(WatchStateError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
