@@ -35,7 +35,7 @@ from calendar_transport import (
 from calendar_transport.moved import moved_names
 
 from .auth import PyrusAuth
-from .client import PyrusClient, RateLimit
+from .client import MEETING_LOOKBACK, PyrusClient, RateLimit
 from .fields import (
     CatalogValue,
     FieldValue,
@@ -63,6 +63,7 @@ from .models import (
 from .paging import CalendarWalk, Incomplete
 
 __all__ = [
+    "MEETING_LOOKBACK",
     "APIError",
     "Approval",
     "AuthenticationError",

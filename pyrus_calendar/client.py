@@ -6,8 +6,8 @@ import logging
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar, Final, TypeVar
 
 import aiohttp
 import msgspec
@@ -15,11 +15,9 @@ from aiolimiter import AsyncLimiter
 
 from calendar_transport import ClientStats, Hooks, LoginInfo, RetryPolicy, Secret, Transport
 from calendar_transport.checks import (
-    require_aware,
     require_bool,
     require_credential,
     require_id,
-    require_range,
 )
 from calendar_transport.client_base import ClientBase
 from calendar_transport.hooks import WindowRecord, emit
@@ -32,6 +30,7 @@ from calendar_transport.transport import (
     validate_base_url,
 )
 from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
+from calendar_transport.window import TimeWindow
 
 from ._wire import error_envelope
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
@@ -41,6 +40,7 @@ from .paging import (
     DEFAULT_MAX_REQUESTS,
     Answer,
     CalendarWalk,
+    Keep,
     Skim,
     Window,
     ceil_second,
@@ -234,11 +234,13 @@ class PyrusClient(ClientBase):
         all_accessed_tasks: bool = False,
         include_meetings: bool = False,
     ) -> CalendarPage:
-        """One ``GET /calendar`` call: at most ``item_count`` tasks in ``[start, end]``.
+        """One ``GET /calendar`` call: at most ``item_count`` tasks of ``[start, end]`` as the
+        server selects them (its own boundary rule; the bounds rounded out to whole seconds).
 
-        ``page.has_more`` means the server cut the list; :meth:`iter_calendar` follows it.
+        ``page.has_more`` means the server cut the list; :meth:`iter_calendar` follows it and
+        keeps exactly what the window holds (README "Time windows").
         """
-        window = _window(start, end, filters, include_meetings)
+        window, _ = _window(start, end, filters, include_meetings, margin=False)
         require_bool(all_accessed_tasks, "all_accessed_tasks")
         item_count = _check_item_count(item_count)
         return await self._fetch(window, item_count=item_count, all_accessed=all_accessed_tasks)
@@ -256,7 +258,13 @@ class PyrusClient(ClientBase):
         item_count: int = MAX_ITEM_COUNT,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
     ) -> CalendarWalk[Task]:
-        """Every task in ``[start, end]``, each once, following ``has_more`` to the end.
+        """Every task in ``[start, end)``, each once, following ``has_more`` to the end.
+
+        A task is in by its ``due`` (``start <= due < end``) or its ``due_date`` (a date of
+        the window in ``start``'s zone), whatever the server's boundary rules: the server is
+        asked wider and the answer kept by that rule (README "Time windows"). A task that
+        may have come for ``DueForCurrentStep`` or ``Reminded``, whose moments no task field
+        shows, is kept as the server selects it, within a second of the window's edges.
 
         Returns a :class:`CalendarWalk`: ``async for`` it, and read what it did from it
         (requests, windows split, windows left incomplete). Cut windows are split where the
@@ -269,9 +277,10 @@ class PyrusClient(ClientBase):
         request asks for; :meth:`walk` yields tasks and meetings together. Stopping early?
         ``await walk.aclose()`` (or ``async with``) cancels the look-ahead requests at once.
         """
-        window = _window(start, end, filters, include_meetings)
+        window, rule = _window(start, end, filters, include_meetings)
         return self._walk(
             window,
+            rule,
             all_accessed_tasks,
             concurrency,
             allow_incomplete,
@@ -293,14 +302,17 @@ class PyrusClient(ClientBase):
         item_count: int = MAX_ITEM_COUNT,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
     ) -> CalendarWalk[Meeting]:
-        """Every meeting the calendar returns for ``[start, end]``, each once.
+        """Every meeting overlapping ``[start, end)`` (one of no duration when it starts in
+        it), each once; one that began up to :data:`MEETING_LOOKBACK` before ``start`` and
+        runs into the window is found too (the server selects meetings by their start).
 
         One request unless the window holds ``item_count`` meetings or more (a server may
         cap meetings too): cut tasks alone do not make it split.
         """
-        window = _window(start, end, filters, True)
+        window, rule = _window(start, end, filters, True, tasks=False)
         return self._walk(
             window,
+            rule,
             all_accessed_tasks,
             concurrency,
             allow_incomplete,
@@ -322,15 +334,16 @@ class PyrusClient(ClientBase):
         item_count: int = MAX_ITEM_COUNT,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
     ) -> CalendarWalk[Task | Meeting]:
-        """Every task and every meeting in ``[start, end]``, each once, in one walk.
+        """Every task and every meeting in ``[start, end)``, each once, in one walk.
 
         Like :meth:`iter_calendar`, but each request also asks for meetings and the walk
         yields :class:`Task` and :class:`Meeting` objects as they come; windows are split
         for meetings only when a page holds ``item_count`` of them.
         """
-        window = _window(start, end, filters, True)
+        window, rule = _window(start, end, filters, True)
         return self._walk(
             window,
+            rule,
             all_accessed_tasks,
             concurrency,
             allow_incomplete,
@@ -377,9 +390,17 @@ class PyrusClient(ClientBase):
         budget = _check_max_requests(max_requests)
 
         def walk(start: datetime, end: datetime) -> CalendarWalk[Any]:
-            window = _window(start, end, mask, meetings)
+            window, rule = _window(start, end, mask, meetings)
             return self._walk(
-                window, accessed, 4, False, MAX_ITEM_COUNT, budget, tasks=True, meetings=meetings
+                window,
+                rule,
+                accessed,
+                4,
+                False,
+                MAX_ITEM_COUNT,
+                budget,
+                tasks=True,
+                meetings=meetings,
             )
 
         if name is None:
@@ -402,6 +423,7 @@ class PyrusClient(ClientBase):
     def _walk(
         self,
         window: Window,
+        rule: TimeWindow,
         all_accessed: object,
         concurrency: object,
         allow_incomplete: object,
@@ -430,6 +452,7 @@ class PyrusClient(ClientBase):
             concurrency=_check_concurrency(concurrency),
             allow_incomplete=require_bool(allow_incomplete, "allow_incomplete"),
             max_requests=_check_max_requests(max_requests),
+            keep=_keeper(rule),
         )
 
     async def _window_answered(self, window: Window, cut: bool) -> None:
@@ -551,24 +574,100 @@ def _limiter(
     )
 
 
-def _window(start: datetime, end: datetime, filters: FilterLike, meetings: bool) -> Window:
-    utc_start, utc_end = require_aware(start, "start"), require_aware(end, "end")
-    days = (start.date(), end.date())  # the caller's own dates: DueDate selects by date
-    start, end = utc_start, utc_end
-    require_range(start, end, strict=True)
+def _window(
+    start: datetime,
+    end: datetime,
+    filters: FilterLike,
+    meetings: bool,
+    *,
+    margin: bool = True,
+    tasks: bool = True,
+) -> tuple[Window, TimeWindow]:
+    """The request for ``[start, end)`` and the window (the rule) what comes back is kept by.
+    Checked on the call, before any request.
+
+    The wire has whole seconds only: the bounds are rounded outwards and, with ``margin``, a
+    second wider on each side, so the request holds ``[start, end)`` under every boundary
+    rule (closed, half-open, open); a walk keeps what comes back by the rule (``_keeper``).
+    """
+    rule = TimeWindow.of(start, end, strict=True)
     require_bool(meetings, "include_meetings")
     try:
         mask = CalendarFilter.parse(filters)
     except ValueError as error:
         raise ValueError(f"filters={filters!r:.60}: {error}") from None
-    # The wire has whole seconds only: round outwards so the window asked for is covered
-    # (up to the last second there is: rounding datetime.max up would overflow).
-    utc_days = (start.date(), end.date())
-    end = _LAST_SECOND if end > _LAST_SECOND else ceil_second(end)
-    moved = mask & CalendarFilter.DUE_DATE and days != utc_days
-    return Window(floor_second(start), end, mask, meetings, days if moved else None)
+    assert rule.start is not None
+    assert rule.end is not None
+    days = rule.days
+    assert days is not None  # strict: the window is not empty
+    # Only Due and DueDate select by what a task carries; a task that may have come for
+    # another bit cannot be judged, so such a request is not widened further than a second.
+    readable = not mask & ~(CalendarFilter.DUE | CalendarFilter.DUE_DATE)
+    step = _SECOND if margin else timedelta(0)
+    # The server selects meetings by their start: one that began before the window and runs
+    # into it is in by the rule, so they are asked for from MEETING_LOOKBACK earlier.
+    lookback = margin and meetings and (readable or not tasks)
+    back = step + (MEETING_LOOKBACK if lookback else timedelta(0))
+    asked_start = floor_second(rule.start)
+    asked_start = asked_start - back if asked_start - _FIRST_SECOND >= back else _FIRST_SECOND
+    asked_end = ceil_second(min(rule.end, _LAST_SECOND))
+    asked_end = asked_end + step if _LAST_SECOND - asked_end >= step else _LAST_SECOND
+    by_day = None
+    if margin and mask & CalendarFilter.DUE_DATE:
+        # DueDate selects by the dates of the UTC bounds, counting the end dates or not: a
+        # request whose UTC dates reach a day past the caller's on each side holds them
+        # under every rule, and its extra days are left out by the rule. Widened so, in one
+        # request, when all it brings can be judged; else the DueDate tasks are asked for
+        # apart (Window.day_part), so that the other bits' part adds no day to them.
+        if readable:
+            if days[0] > date.min:
+                asked_start = min(asked_start, _utc_midnight(days[0]) - _SECOND)
+            if days[1] < _LAST_DAY:
+                asked_end = max(asked_end, _utc_midnight(days[1]) + _DAY)
+        else:
+            by_day = days
+    return Window(asked_start, asked_end, mask, meetings, by_day), rule
 
 
+def _utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _keeper(rule: TimeWindow) -> Keep:
+    """What of an answer is in ``rule``'s window: a task by its ``due`` (``Due``) or
+    ``due_date`` (``DueDate``), a meeting by its time. A task that came for a bit whose
+    moment a task does not carry (``DueForCurrentStep``, ``Reminded``), or without the
+    field its bits read, is kept: it cannot be placed, and nothing is dropped unseen."""
+
+    def keep(asked: Window, item: Task | Meeting) -> bool:
+        if isinstance(item, Meeting):
+            if item.start_time is None:
+                return True
+            ends = item.start_time + timedelta(minutes=max(item.duration or 0, 0))
+            return rule.holds_span(item.start_time, ends)
+        mask = asked.mask
+        if mask & ~(CalendarFilter.DUE | CalendarFilter.DUE_DATE):
+            return True
+        placed = False
+        if mask & CalendarFilter.DUE and item.due is not None:
+            if rule.holds_instant(item.due):
+                return True
+            placed = True
+        if mask & CalendarFilter.DUE_DATE and item.due_date is not None:
+            if rule.holds_days(item.due_date, item.due_date):
+                return True
+            placed = True
+        return not placed
+
+    return keep
+
+
+#: how long before a window a meeting that runs into it may have begun and still be found
+MEETING_LOOKBACK: Final = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
+_LAST_DAY = date(9999, 12, 30)
+_FIRST_SECOND = datetime.min.replace(tzinfo=UTC)
 _LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 

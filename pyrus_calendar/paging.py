@@ -61,6 +61,7 @@ __all__ = [
     "CalendarWalk",
     "Fetch",
     "Incomplete",
+    "Keep",
     "Mode",
     "Skim",
     "Window",
@@ -84,6 +85,7 @@ T = TypeVar("T")
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LAST_SECOND = time(23, 59, 59)
+_ONE_DAY = timedelta(days=1)
 # Parts are sized for this share of a page (tuned on `make bench`: fuller parts are cut
 # more often, emptier ones cost more requests).
 _FILL = 0.9
@@ -138,12 +140,15 @@ class Window:
 
     def day_part(self) -> Window:
         """The ``DueDate`` request for this window's dates: the caller's own dates, asked for
-        as the UTC day they name (the server reads the dates of the UTC bounds)."""
+        as the UTC days they name (the server reads the dates of the UTC bounds), a day
+        wider on each side so that no rule for counting the end dates leaves one out."""
         if self.days is None:
             return Window(self.start, self.end, CalendarFilter.DUE_DATE, False)
         first, last = self.days
-        start = datetime.combine(first, time(), tzinfo=UTC)
-        end = datetime.combine(last, _LAST_SECOND, tzinfo=UTC)
+        before = first - _ONE_DAY if first > date.min else first
+        after = last + _ONE_DAY if last < date.max else last
+        start = datetime.combine(before, time(), tzinfo=UTC)
+        end = datetime.combine(after, _LAST_SECOND, tzinfo=UTC)
         return Window(start, end, CalendarFilter.DUE_DATE, False)
 
     def roots(self) -> list[tuple[Window, bool]]:
@@ -194,6 +199,8 @@ class Answer:
 
 #: fetches one window
 Fetch = Callable[[Window], Awaitable[Answer]]
+#: whether an entry an answer to a window brought is the caller's (the SDK's window rule)
+Keep = Callable[[Window, "Task | Meeting"], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,9 +430,11 @@ class CalendarWalk(Generic[T]):
         concurrency: int,
         allow_incomplete: bool,
         max_requests: int | None,
+        keep: Keep | None = None,
     ) -> None:
         self._fetch = fetch
         self._first = first
+        self._keep = keep
         self._want_tasks = tasks
         self._want_meetings = meetings
         self._item_count = item_count
@@ -542,16 +551,17 @@ class CalendarWalk(Generic[T]):
         answer = node.answer
         assert answer is not None
         items: list[Task | Meeting] = []
+        keep, asked = self._keep, node.window
         if node.give_tasks:
             for task in answer.tasks():
-                if task.id not in seen_tasks:
+                if task.id not in seen_tasks and (keep is None or keep(asked, task)):
                     seen_tasks.add(task.id)
                     items.append(task)
             self.tasks_yielded += len(items)
         if node.give_meetings:
             found = 0
             for meeting in answer.meetings():
-                if meeting.id not in seen_meetings:
+                if meeting.id not in seen_meetings and (keep is None or keep(asked, meeting)):
                     seen_meetings.add(meeting.id)
                     items.append(meeting)
                     found += 1

@@ -46,7 +46,7 @@ class PyrusWatchSource:
         self._by_day = bool(mask & CalendarFilter.DUE_DATE)
 
     def fetch(self, start: datetime, end: datetime) -> AsyncIterator[Task | Meeting]:
-        """One walk of ``[start, end]`` (it raises ``IncompleteResultsError`` if cut short)."""
+        """One walk of ``[start, end)`` (it raises ``IncompleteResultsError`` if cut short)."""
         walk: AsyncIterator[Task | Meeting] = self._walk(start, end)
         return walk
 

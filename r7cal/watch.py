@@ -54,7 +54,7 @@ class R7WatchSource:
         self._iterate = iterate
 
     def fetch(self, start: datetime, end: datetime) -> AsyncIterator[Event]:
-        """Every event overlapping ``[start, end]``."""
+        """Every event in ``[start, end)`` (``events.iterate``'s rule)."""
         return self._iterate(start, end)
 
     def observe(self, item: Event) -> Observed:

@@ -84,7 +84,7 @@ class WatchSource(Protocol[T]):
     """What a backend gives the engine: how to list a window and how to read an item."""
 
     def fetch(self, start: datetime, end: datetime) -> AsyncIterator[T]:
-        """Every item in ``[start, end]``; raises ``IncompleteResultsError`` at the end
+        """Every item in ``[start, end)``; raises ``IncompleteResultsError`` at the end
         (after yielding what it found) if some could not be listed."""
 
     def observe(self, item: T) -> Observed:

@@ -27,3 +27,14 @@ def client_for(server: FakePyrusServer, **kwargs: Any) -> PyrusClient:
 def task_due(task_id: int, due: datetime, **fields: Any) -> Task:
     """A task with a deadline (date and time)."""
     return Task(id=task_id, text=f"task {task_id}", due=due, **fields)
+
+
+def held(server: FakePyrusServer, start: datetime, end: datetime, mask: int) -> frozenset[int]:
+    """The ids the SDK's ``[start, end)`` rule holds for a UTC window, whatever rules the
+    server runs: its closed rules up to the last instant before ``end`` (dates included)."""
+    rules = server.time_bounds, server.due_date_bounds
+    server.time_bounds, server.due_date_bounds = "closed", "closed"
+    try:
+        return server.selects(start, end - timedelta(microseconds=1), mask)
+    finally:
+        server.time_bounds, server.due_date_bounds = rules
