@@ -7,7 +7,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final, Literal, TypeVar, overload
 
 import aiohttp
 import msgspec
@@ -353,6 +353,43 @@ class PyrusClient(ClientBase):
             meetings=True,
         )
 
+    # Typed by what it reports: tasks only, unless meetings are asked for.
+    @overload
+    def watch(
+        self,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        lookback: timedelta = timedelta(days=1),
+        horizon: timedelta = timedelta(days=30),
+        interval: float = 60.0,
+        state: StateLike = None,
+        include_meetings: Literal[False] = False,
+        all_accessed_tasks: bool = False,
+        kinds: Iterable[str] | None = None,
+        name: str | None = None,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> Watch[Task]: ...
+
+    @overload
+    def watch(
+        self,
+        *,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        lookback: timedelta = timedelta(days=1),
+        horizon: timedelta = timedelta(days=30),
+        interval: float = 60.0,
+        state: StateLike = None,
+        include_meetings: bool,
+        all_accessed_tasks: bool = False,
+        kinds: Iterable[str] | None = None,
+        name: str | None = None,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> Watch[Task | Meeting]: ...
+
     def watch(
         self,
         *,
@@ -368,7 +405,7 @@ class PyrusClient(ClientBase):
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
-    ) -> Watch[Task | Meeting]:
+    ) -> Watch[Task] | Watch[Task | Meeting]:
         """The changes of the calendar's rolling window, polled every ``interval`` seconds.
 
         Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
