@@ -174,7 +174,7 @@ def _pyrus_meeting(meeting: Meeting) -> icalendar.Event:
     lines = [f"Join: {join_url}"] if join_url else []
     if meeting.task_id is not None:
         lines.append(f"Task: {_TASK_URL.format(id=meeting.task_id)}")
-    return make_event(
+    event = make_event(
         uid=f"pyrus-meeting-{meeting.id}@pyrus.com",
         start=meeting.start_time,
         end=end,
@@ -182,6 +182,9 @@ def _pyrus_meeting(meeting: Meeting) -> icalendar.Event:
         description="\n".join(lines) or None,
         url=join_url,
     )
+    if meeting.deleted:  # still data, but on nobody's calendar: calendar apps grey it out
+        event.add("status", "CANCELLED")
+    return event
 
 
 def _utc(value: _D) -> _D:

@@ -46,9 +46,9 @@ class PyrusWatchSource:
         self._by_day = bool(mask & CalendarFilter.DUE_DATE)
 
     def fetch(self, start: datetime, end: datetime) -> AsyncIterator[Task | Meeting]:
-        """One walk of ``[start, end)`` (it raises ``IncompleteResultsError`` if cut short)."""
-        walk: AsyncIterator[Task | Meeting] = self._walk(start, end)
-        return walk
+        """One walk of ``[start, end)`` (it raises ``IncompleteResultsError`` if cut short),
+        without meetings marked ``deleted``: on nobody's calendar, they are reported removed."""
+        return _without_deleted(self._walk(start, end))
 
     def observe(self, item: Task | Meeting) -> Observed:
         """Key, fingerprint, place in time and JSON of a task or meeting."""
@@ -74,3 +74,14 @@ class PyrusWatchSource:
             # start date: the day's first moment in UTC (the filter compares UTC dates).
             moments.append(datetime.combine(task.due_date, time(), tzinfo=UTC))
         return max(moments, default=None)
+
+
+async def _without_deleted(
+    walk: CalendarWalk[Task | Meeting] | CalendarWalk[Task],
+) -> AsyncIterator[Task | Meeting]:
+    try:
+        async for item in walk:
+            if not (isinstance(item, Meeting) and item.deleted):
+                yield item
+    finally:
+        await walk.aclose()  # a watch stopped mid-poll stops the walk's requests at once

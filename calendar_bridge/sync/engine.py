@@ -25,6 +25,7 @@ from calendar_transport.errors import CalendarError, IncompleteResultsError
 from calendar_transport.watch import Change
 from calendar_transport.watch.engine import Watch, check_watch
 from calendar_transport.watch.replicas import next_change
+from pyrus_calendar.models import Meeting
 
 from ..ical import PRODID, Exportable, require_icalendar, to_ical
 from .state import Entry, Intent, MemorySyncState, Operation, SyncState, SyncStateError
@@ -137,6 +138,9 @@ def render(item: Exportable, sync: str) -> Item:
     """``item`` as the sync writes it: the VEVENT of ``to_ical`` with the UID prefixed and
     the tag added, wrapped in its own VCALENDAR."""
     ical = require_icalendar()
+    if isinstance(item, Meeting) and item.deleted:
+        # On nobody's calendar: left out, so a copy written before is deleted.
+        raise ValueError(f"meeting {item.id} is deleted")
     event = to_ical(item)
     key = str(event["UID"])
     event["UID"] = f"{UID_PREFIX}{key}"

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 
 from calendar_bridge.ical import Exportable, build_calendar, build_calendar_async, to_ical
-from pyrus_calendar import Task
+from pyrus_calendar import Meeting, Task
 from r7cal import Event
 
 ITEMS: list[Exportable] = [
@@ -52,3 +52,11 @@ async def test_async_iteration_builds_the_same_calendar() -> None:
 def test_anything_else_is_refused_by_type() -> None:
     with pytest.raises(TypeError, match="cannot export a str"):
         to_ical("not an item")  # type: ignore[arg-type]
+
+
+def test_a_deleted_meeting_is_exported_cancelled() -> None:
+    start = datetime(2026, 12, 8, 9, tzinfo=UTC)
+    kept = to_ical(Meeting(id=1, start_time=start, duration=30))
+    gone = to_ical(Meeting(id=2, start_time=start, duration=30, deleted=True))
+    assert "STATUS" not in kept
+    assert gone["STATUS"] == "CANCELLED"  # calendar apps show it struck out, not as a meeting

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import pytest
 
-from calendar_bridge.sync import Entry, Item, MemorySyncState, R7Target, SyncTargetError, Written
+from calendar_bridge.sync import (
+    Entry,
+    Item,
+    MemorySyncState,
+    R7Target,
+    Sync,
+    SyncTargetError,
+    Written,
+)
+from pyrus_calendar import Meeting
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal import R7Client, RetryPolicy
 from r7cal.testing import FakeR7Server
 from tests.pyrus_calendar.support import client_for
 
-from .support import HOUR, pyrus_sync, task
+from .support import HOUR, NOW, pyrus_sync, task
 
 FAST = RetryPolicy(attempts=3, initial_backoff=0, max_backoff=0)
 
@@ -94,3 +103,26 @@ async def test_a_calendar_that_does_not_exist_is_refused(r7_server: FakeR7Server
         with pytest.raises(ValueError, match="calendar_id"):
             R7Target(r7, 0)
     assert not r7_server.creates
+
+
+async def test_a_meeting_marked_deleted_loses_its_copy(r7_server: FakeR7Server) -> None:
+    state = MemorySyncState()
+    async with _r7(r7_server) as r7, FakePyrusServer() as fake, client_for(fake) as pyrus:
+        calendar = await r7.calendars.create(name="Meetings")
+        fake.add_task(task(1))  # (a source that lists nothing is refused, not emptied)
+        fake.add_meeting(Meeting(id=5, type="zoom", start_time=NOW + HOUR, duration=30))
+        sync = Sync(
+            lambda start, end: pyrus.walk(start, end, filters="due"),
+            R7Target(r7, calendar.id),
+            source="pyrus:test",
+            state=state,
+            clock=lambda: NOW,
+        )
+        async with sync:
+            assert (await sync.run()).created == 2
+            assert "zoom meeting" in _names(r7_server, calendar.id)
+            # Still listed (it is data), but on nobody's calendar: its copy goes.
+            fake.add_meeting(Meeting(id=5, type="zoom", start_time=NOW + HOUR, deleted=True))
+            assert (await sync.run()).deleted == 1
+    assert "zoom meeting" not in _names(r7_server, calendar.id)
+    assert len(_names(r7_server, calendar.id)) == 1

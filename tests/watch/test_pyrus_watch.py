@@ -195,6 +195,23 @@ async def test_meetings_are_watched_with_include_meetings(
     assert changes[0].previous.start_time == NOW + HOUR
 
 
+async def test_a_meeting_marked_deleted_is_reported_removed(
+    pyrus_server: FakePyrusServer, clock: FakeClock
+) -> None:
+    pyrus_server.add_meeting(Meeting(id=70, start_time=NOW + HOUR, duration=30))
+    pyrus_server.add_meeting(Meeting(id=71, start_time=NOW + HOUR, duration=30, deleted=True))
+    async with client_for(pyrus_server) as pyrus:
+        watch = pyrus.watch(filters="due", include_meetings=True, clock=clock, sleep=clock.sleep)
+        async with watch:
+            assert kinds(await drain(watch, clock)) == [("added", "meeting:70")]  # not 71
+            pyrus_server.add_meeting(
+                Meeting(id=70, start_time=NOW + HOUR, duration=30, deleted=True)
+            )
+            changes = await drain(watch, clock, waits=1)
+    assert kinds(changes) == [("removed", "meeting:70")]
+    assert isinstance(changes[0].item, Meeting)
+
+
 async def test_kinds_filters_what_is_reported_not_what_is_remembered(
     pyrus_server: FakePyrusServer, clock: FakeClock
 ) -> None:
