@@ -23,16 +23,21 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import aiohttp
 
-from calendar_cli.common import describe_failure
-from calendar_transport import CalendarError, RetryPolicy
+from calendar_bridge import Agenda, AgendaError, AgendaItem
+from calendar_transport import (
+    AuthenticationError,
+    RequestTimeoutError,
+    RetryPolicy,
+    TransportError,
+)
 from calendar_transport.local_time import local_zone
 from calendar_transport.watch import Change, Watch, WatchState
 from calendar_transport.watch.replicas import WatchLease, WatchRunner
-from pyrus_calendar import PyrusClient
+from pyrus_calendar import Meeting, PyrusClient, Task
 from r7cal import Event, R7Client
 
 Clock = Callable[[], datetime]
@@ -90,20 +95,26 @@ class TodayService:
         if account is None:
             return "I do not know your calendars yet: ask the admin to link your accounts."
         clients = self._clients_for(user_id, account)
+        if clients.r7 is None and clients.pyrus is None:
+            return "No calendar is linked to your account yet."
         zone = self.settings.zone
         today = self._clock().astimezone(zone).date()
-        # Midnight to the next midnight by the zone's rules for today (23 or 25 hours on
-        # the days the clocks change), not today's UTC offset applied to both.
-        start = datetime.combine(today, time(), tzinfo=zone)
-        end = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
-        # Both backends at once; one failing must not hide the other's answer.
-        parts = await asyncio.gather(
-            self._r7_part(clients.r7, today, start, end),
-            self._pyrus_part(clients.pyrus, start, end),
-        )
-        lines = [f"Today, {start:%a %d %b}:"]
-        for part in parts:
-            lines.extend(part)
+        # The whole day in one call, both backends at once: all-day items by their dates
+        # in the user's zone, the rest by their times, midnight to midnight by the zone's
+        # rules for today; one backend failing leaves the other's answer (agenda.errors).
+        agenda = Agenda(r7=clients.r7, pyrus=clients.pyrus, zone=zone, timeout=20)
+        heading = f"Today, {today:%a %d %b}:"
+        try:
+            entries = await agenda.day(today)
+        except AgendaError as failed:
+            down = ", ".join(f"{_NAMES[s]} ({_reason(e)})" for s, e in failed.errors.items())
+            return f"{heading}\nunavailable right now: {down}"
+        lines = [heading]
+        lines.extend(self._line(entry) for entry in entries)
+        if not entries:
+            lines.append("  nothing on")
+        for source, failure in agenda.errors.items():
+            lines.append(f"{_NAMES[source]}: unavailable right now ({_reason(failure)})")
         return "\n".join(lines)
 
     async def aclose(self) -> None:
@@ -139,65 +150,23 @@ class TodayService:
             self._clients[user_id] = _Clients(r7, pyrus)
         return self._clients[user_id]
 
-    async def _r7_part(
-        self, r7: R7Client | None, today: date, start: datetime, end: datetime
-    ) -> list[str]:
-        if r7 is None:
-            return []
-        try:
-            calendars = await r7.calendars.list()
-            names = {c.id: c.name or "" for c in calendars}
-            # An all-day event's stored times depend on the server (midnight UTC, or the
-            # midnights of some zone), so ask a day wider and keep what is on today: all-day
-            # events by their dates, the others by their times.
-            found = r7.events.iterate(
-                [c.id for c in calendars], start - timedelta(days=1), end + timedelta(days=1)
-            )
-            events = [e async for e in found if _is_on(e, today, start, end)]
-        except CalendarError as error:
-            return [f"R7: unavailable right now ({_reason(error)})"]
-        if not events:
-            return ["R7: nothing in your calendars"]
-        lines = ["R7 calendar:"]
-        for event in sorted(events, key=lambda e: (not e.is_all_day, e.start_date or start)):
-            if event.is_all_day or event.start_date is None:
-                when = "all day"
-            else:
-                when = self._time(event.start_date)
-                if event.end_date is not None:
-                    when += f"-{self._time(event.end_date)}"
-            where = names.get(event.calendar_id or 0)
-            suffix = f" ({where})" if where else ""
-            lines.append(f"  {when}  {event.name or '(no title)'}{suffix}")
-        return lines
-
-    async def _pyrus_part(
-        self, pyrus: PyrusClient | None, start: datetime, end: datetime
-    ) -> list[str]:
-        if pyrus is None:
-            return []
-        try:
-            tasks = [t async for t in pyrus.iter_calendar(start, end, filters="due,due_date")]
-            meetings = [m async for m in pyrus.iter_meetings(start, end)]
-        except CalendarError as error:
-            return [f"Pyrus: unavailable right now ({_reason(error)})"]
-        if not tasks and not meetings:
-            return ["Pyrus: no tasks due and no meetings"]
-        lines = ["Pyrus:"]
-        timed = sorted((t for t in tasks if t.due is not None), key=lambda t: (t.due, t.id))
-        # Pyrus answers in no particular order; a stable one reads better and diffs cleanly.
-        whole_day = sorted((t for t in tasks if t.due is None), key=lambda t: t.id)
-        for task in whole_day + timed:
-            when = self._time(task.due) if task.due is not None else "today"
-            title = task.subject or (task.text or "").split("\n", 1)[0] or "(no title)"
-            lines.append(f"  {when}  #{task.id} {title}")
-        for meeting in sorted(meetings, key=lambda m: m.start_time or start):
-            when = self._time(meeting.start_time) if meeting.start_time else "today"
-            link = meeting.join_parameters.url if meeting.join_parameters else None
-            kind = f"{meeting.type} meeting" if meeting.type else "Meeting"
-            suffix = f": {link}" if link else ""
-            lines.append(f"  {when}  {kind}, {meeting.duration or '?'} min{suffix}")
-        return lines
+    def _line(self, entry: AgendaItem) -> str:
+        """One line of the answer: when, what, and from where."""
+        if entry.all_day:
+            when = "all day"
+        else:
+            assert isinstance(entry.start, datetime)
+            assert isinstance(entry.end, datetime)
+            when = self._time(entry.start)
+            if entry.end > entry.start:
+                when += f"-{self._time(entry.end)}"
+        title = entry.title
+        if isinstance(entry.item, Task):
+            title = f"#{entry.item.id} {title}"
+        elif isinstance(entry.item, Meeting) and entry.item.join_parameters is not None:
+            link = entry.item.join_parameters.url
+            title += f": {link}" if link else ""
+        return f"  {when}  {title} ({_NAMES[entry.source]})"
 
     def _time(self, moment: datetime) -> str:
         return moment.astimezone(self.settings.zone).strftime("%H:%M")
@@ -285,19 +254,18 @@ class ChangeNotifier:
         return event.start_date.astimezone(zone).strftime("%a %d %b %H:%M")
 
 
-def _is_on(event: Event, today: date, start: datetime, end: datetime) -> bool:
-    first, after = event.start_day, event.end_day
-    if first is not None and after is not None:
-        return first <= today < after
-    if event.start_date is None or event.start_date >= end:
-        return False
-    # What ended exactly at midnight was yesterday's; a zero-length event at midnight is not.
-    return event.start_date >= start or (event.end_date is not None and event.end_date > start)
+_NAMES = {"r7": "R7", "pyrus": "Pyrus"}
 
 
-def _reason(error: CalendarError) -> str:
-    # "network error: GET https://...": a chat user needs the kind, not the URL.
-    return describe_failure(error)[1].split(":", 1)[0]
+def _reason(error: BaseException) -> str:
+    # A chat user needs the kind of failure, not the URL.
+    if isinstance(error, AuthenticationError):
+        return "the login was refused"
+    if isinstance(error, RequestTimeoutError):
+        return "no answer in time"
+    if isinstance(error, TransportError):
+        return "cannot reach it"
+    return "it answered with an error"
 
 
 # ---- aiogram wiring (only imported when run as a bot) ------------------------------------

@@ -25,6 +25,7 @@ PACKAGES = (
     "r7cal.testing",
     "pyrus_calendar",
     "pyrus_calendar.testing",
+    "calendar_bridge",
     "calendar_bridge.ical",
 )
 

@@ -104,12 +104,17 @@ async def test_today_answers_from_both_backends(world: BotWorld) -> None:
     answer = await service.today_for(42)
     lines = answer.splitlines()
     assert lines[0] == "Today, Wed 18 Nov:"
-    assert "  09:30-09:45  Daily standup (Team)" in lines
-    assert "  10:00-10:30  Release train (Releases)" in lines  # dave's, shared with alice
-    assert "  all day  On call: Bob (On-call)" in lines
-    assert "Pyrus:" in lines
-    assert "  11:00  Zoom meeting, 30 min: https://meet.example.com/j/9001" in lines
+    assert "  09:30-09:45  Daily standup (R7)" in lines
+    assert "  10:00-10:30  Release train (R7)" in lines  # dave's, shared with alice
+    assert "  all day  On call: Bob (R7)" in lines
+    assert "  11:00-11:30  Zoom meeting: https://meet.example.com/j/9001 (Pyrus)" in lines
     assert any(line.startswith("  08:15  #10001 ") for line in lines)  # due in 15 minutes
+    # One list, all-day entries first, then by time, whichever backend they came from.
+    timed = [line.split()[0] for line in lines[1:] if not line.startswith("  all day")]
+    assert timed == sorted(timed)
+    assert lines.index("  all day  On call: Bob (R7)") < lines.index(
+        "  09:30-09:45  Daily standup (R7)"
+    )
     # Asked again: the same answer, on the same clients and the same (still open) session.
     assert await service.today_for(42) == answer
     await service.aclose()
@@ -123,7 +128,7 @@ async def test_unknown_user_is_told_to_link_accounts(world: BotWorld) -> None:
 async def test_one_backend_down_still_answers_from_the_other(world: BotWorld) -> None:
     world.r7_server.faults.fail_next(5, 503)
     answer = await world.service.today_for(42)
-    assert "R7: unavailable right now (request failed)" in answer
+    assert "R7: unavailable right now (it answered with an error)" in answer
     assert "Zoom meeting" in answer
 
 

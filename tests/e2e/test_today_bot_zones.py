@@ -56,7 +56,7 @@ async def test_only_todays_days_and_times_are_listed(
         finally:
             await service.aclose()
     lines = answer.splitlines()
-    assert "  all day  Today (user_test user_test user_test)" in lines
-    assert "  23:30-23:45  Late (user_test user_test user_test)" in lines
+    assert "  all day  Today (R7)" in lines
+    assert "  23:30-23:45  Late (R7)" in lines
     assert "Yesterday" not in answer
     assert "Tomorrow" not in answer
