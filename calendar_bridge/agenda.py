@@ -71,8 +71,10 @@ class Agenda:
     default) returns the other's items and names the failure in :attr:`errors` (and a
     warning in the log); ``"raise"`` raises :class:`AgendaError`. When every backend fails,
     :class:`AgendaError` is raised either way. ``timeout``: seconds one call may take in
-    all, logins, retries and paging included; a backend still busy then counts as failed
-    with :class:`~calendar_transport.RequestTimeoutError`.
+    all, logins, retries and paging included (default: the smallest ``deadline`` the
+    clients were given, which otherwise bounds each of their requests, not the agenda's
+    several); a backend still busy then counts as failed with
+    :class:`~calendar_transport.RequestTimeoutError`.
 
     Example::
 
@@ -104,7 +106,11 @@ class Agenda:
             )
         if on_error not in ("partial", "raise"):
             raise ValueError(f"on_error must be 'partial' or 'raise', got {on_error!r:.40}")
-        seconds = None if timeout is None else require_finite_positive(timeout, "timeout")
+        if timeout is not None:
+            seconds: float | None = require_finite_positive(timeout, "timeout")
+        else:
+            given = [c.transport.deadline for c in (r7, pyrus) if c is not None]
+            seconds = min((d for d in given if d), default=None)
         try:
             self._mask = CalendarFilter.parse(filters)
         except ValueError as error:

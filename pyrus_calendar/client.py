@@ -276,6 +276,8 @@ class PyrusClient(ClientBase):
         ``item_count``: page size asked for. ``include_meetings`` only decides what each
         request asks for; :meth:`walk` yields tasks and meetings together. Stopping early?
         ``await walk.aclose()`` (or ``async with``) cancels the look-ahead requests at once.
+        The client's ``deadline`` bounds each request of the walk, not the walk: bound it
+        with ``asyncio.timeout()``.
         """
         window, rule = _window(start, end, filters, include_meetings)
         return self._walk(

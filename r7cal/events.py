@@ -170,7 +170,8 @@ class Events:
         yielded once; occurrences of a recurring
         event (same id, different start) are all yielded. Windows come in order; within a
         window events are ordered by start. The arguments are checked on this call, before
-        any request.
+        any request. The client's ``deadline`` bounds each request of the walk, not the
+        walk: bound it with ``asyncio.timeout()``.
         """
         ids = require_ids(calendar_ids, "calendar_ids")
         begins = require_aware(start, "start")

@@ -191,3 +191,22 @@ async def test_bad_options_are_refused_before_any_request(
     with pytest.raises((TypeError, ValueError), match=error):
         Agenda(**{"r7": both.r7, "zone": MOSCOW, **options})  # type: ignore[arg-type]
     assert len(both.r7_server.requests) == before
+
+
+async def test_without_a_timeout_the_clients_deadline_bounds_the_whole_call(both: Both) -> None:
+    # A deadline bounds each request of a client; the agenda makes several (calendars,
+    # events, pages): it takes the smallest deadline for the whole call.
+    await _stock(both)
+    both.pyrus_server.faults.add_latency(0.3)  # the login and each page: 0.6 s in all
+    pyrus = PyrusClient(
+        base_url=both.pyrus_server.api_url,
+        login=FakePyrusServer.DEFAULT_LOGIN,
+        security_key=FakePyrusServer.DEFAULT_SECURITY_KEY,
+        retry=NO_RETRY,
+        deadline=0.5,
+    )
+    async with pyrus:
+        agenda = Agenda(r7=both.r7, pyrus=pyrus, zone=MOSCOW)
+        items = await agenda.day(DAY)
+    assert {i.source for i in items} == {"r7"}
+    assert isinstance(agenda.errors["pyrus"], RequestTimeoutError)

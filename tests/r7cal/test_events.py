@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from r7cal import Event, NotFoundError, PermissionDeniedError, R7Client, TransportError
+from r7cal import (
+    Event,
+    NotFoundError,
+    PermissionDeniedError,
+    R7Client,
+    RequestTimeoutError,
+    TransportError,
+)
 from r7cal.testing.fake import FakeR7Server
 
 T0 = datetime(2025, 6, 30, 10, tzinfo=UTC)
@@ -163,3 +170,16 @@ async def test_token_expiry_in_the_middle_of_iterate(server: FakeR7Server, alice
     assert found == ids
     assert server.unauthorized == 1  # one refused listing ...
     assert server.logins["alice"] == 2  # ... answered by one new login, then replayed
+
+
+async def test_a_listing_ends_by_its_deadline_with_the_login_it_needed() -> None:
+    # The login and the listing each take 0.6 s: together they overrun a 1 s deadline,
+    # which bounds the awaited call as a whole, not each request apart.
+    async with FakeR7Server() as slow:
+        slow.faults.add_latency(0.6)
+        async with R7Client(
+            slow.url, login="user_test", password="TestPassword", deadline=1.0
+        ) as r7:
+            start = datetime(2026, 12, 8, tzinfo=UTC)
+            with pytest.raises(RequestTimeoutError, match=r"deadline of 1\.0s"):
+                await r7.events.list([1], start, start + timedelta(days=1))
