@@ -1,7 +1,7 @@
 """A service: report each Pyrus task as it comes due within the hour, once per deadline, to a
 chat, a log or a pager (``report`` decides), across restarts.
 
-It is built on ``PyrusClient.watch()``: the window ``[now, now + horizon]`` rolls with the
+It is built on ``PyrusClient.watch()``: the window ``[now, now + horizon)`` rolls with the
 clock, so a task entering it is an ``added`` change and a moved deadline a ``changed`` one; a
 task whose deadline has passed falls off the back of the window without a word. With a state
 file (``--state``) a restart reports nothing twice, and what came due while the service was

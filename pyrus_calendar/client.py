@@ -413,7 +413,7 @@ class PyrusClient(ClientBase):
         Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
         :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
         ``removed``; tasks, and meetings with ``include_meetings=True``) for the window
-        ``[now - lookback, now + horizon]``; use it in ``async with``. ``state``: a path (an
+        ``[now - lookback, now + horizon)``; use it in ``async with``. ``state``: a path (an
         SQLite file, kept across restarts), a :class:`~calendar_transport.watch.WatchState`,
         or ``None`` (memory). ``kinds``: report only these kinds. ``name``: the watch's name
         in the state (by default made of the server, login and query). ``clock`` / ``sleep``:

@@ -207,7 +207,7 @@ class Events:
 
         Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
         :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
-        ``removed``) for ``[now - lookback, now + horizon]``, listed ``window`` by ``window``;
+        ``removed``) for ``[now - lookback, now + horizon)``, listed ``window`` by ``window``;
         use it in ``async with``. ``state``: a path (an SQLite file, kept across restarts), a
         :class:`~calendar_transport.watch.WatchState`, or ``None`` (memory). ``kinds``,
         ``name``, ``clock``, ``sleep``: as for ``PyrusClient.watch``. Delivery is

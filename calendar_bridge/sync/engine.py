@@ -1,6 +1,6 @@
 """The sync engine: mirror a source window into a target calendar, vdirsyncer-style.
 
-Each run lists ``[now - lookback, now + horizon]`` of the source, renders every item as a
+Each run lists ``[now - lookback, now + horizon)`` of the source, renders every item as a
 tagged VEVENT (:mod:`calendar_bridge.ical`'s mapping; UID prefixed ``sync-``), and compares
 its hash with the state's entry: new items are created, changed ones updated, entries whose
 item left the source deleted. Only entries of the state are ever updated or deleted, so the

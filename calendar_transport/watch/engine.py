@@ -1,6 +1,6 @@
 """The watch engine: poll a rolling window, diff it against the state, hand out changes.
 
-Each poll covers ``[now - lookback, now + horizon]``. An item seen for the first time is
+Each poll covers ``[now - lookback, now + horizon)``. An item seen for the first time is
 ``added``; one whose fingerprint moved is ``changed``; one that was in the window and is not
 any more is ``removed``, unless it only fell off the back because time passed (its
 :attr:`Mark.until` is at or before the window's start): that one is forgotten silently. A
