@@ -34,6 +34,7 @@ from calendar_transport.errors import (
 from calendar_transport.extras import MissingExtraError
 from calendar_transport.local_time import local_zone
 from calendar_transport.retry import RetryPolicy
+from calendar_transport.transport import validate_base_url
 
 if TYPE_CHECKING:
     from calendar_bridge.ical import Exportable
@@ -313,6 +314,11 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1 poll"``, ``"2 polls"``: a count and its noun, plural when it is not one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def say(stream: TextIO, program: str, message: str) -> None:
     """Write ``program: message`` as one line on ``stream``; a closed stream is ignored."""
     with contextlib.suppress(OSError, ValueError):
@@ -438,9 +444,16 @@ def shared_default(value: Any, *, nested: bool) -> Any:
     return argparse.SUPPRESS if nested else value
 
 
-def client_options(args: argparse.Namespace) -> dict[str, Any]:
+def client_options(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     """The client keyword arguments the transport options give (``--retries``,
-    ``--timeout``, ``--allow-insecure``), the same for every client a command makes."""
+    ``--timeout``, ``--allow-insecure``), the same for every client a command makes;
+    ``base_url`` is checked first, in the command line's own words."""
+    validate_base_url(
+        base_url,
+        allow_insecure=args.allow_insecure,
+        name="--base-url",
+        insecure_option="--allow-insecure",
+    )
     return {
         "retry": RetryPolicy(attempts=args.retries + 1),
         "timeout": args.timeout,

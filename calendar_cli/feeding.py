@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from calendar_bridge.feed import FeedServer, FeedStateError, WatchFactory
 from calendar_transport.watch import WatchStateError
 
-from .common import EXIT_OK, say, text_argument
+from .common import EXIT_OK, counted, say, text_argument
 from .watching import PollLimit, add_watch_options, stop_on_signals
 
 __all__ = ["add_feed_options", "listen_argument", "run_feed"]
@@ -116,5 +116,6 @@ async def run_feed(
                 serving.cancel()
     finally:
         await feed.aclose()
-    say(err, program, f"stopped after {feed.watch.polls} polls, {feed.served} calendars served")
+    polls, served = counted(feed.watch.polls, "poll"), counted(feed.served, "calendar")
+    say(err, program, f"stopped after {polls}, {served} served")
     return EXIT_OK

@@ -92,13 +92,14 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"{PROGRAM}: demo: a fake Pyrus server with sample data\n")
         else:
             options = _credentials(args)
+        base_url = options["base_url"] or CLOUD_API_URL
         pyrus = PyrusClient(
-            base_url=options["base_url"] or CLOUD_API_URL,
+            base_url=base_url,
             login=options.get("login"),
             security_key=options.get("security_key"),
             token=options.get("token"),
             person_id=args.person_id,
-            **client_options(args),
+            **client_options(args, base_url),
         )
         await stack.enter_async_context(pyrus)
         if args.command == "sync":

@@ -96,7 +96,8 @@ def r7_client(credentials: Credentials, args: argparse.Namespace) -> R7Client:
     """An R7Client for ``(base_url, login, password, token)`` with the command's transport
     options (also the target of ``pyrus sync r7``)."""
     base_url, login, password, token = credentials
-    return R7Client(base_url, login=login, password=password, token=token, **client_options(args))
+    options = client_options(args, base_url)
+    return R7Client(base_url, login=login, password=password, token=token, **options)
 
 
 def r7_credentials(
@@ -113,9 +114,10 @@ def r7_credentials(
     if not base_url:
         raise ValueError("no server: set R7_BASE_URL or pass --base-url (or try --demo)")
     if token is None and (login is None or password is None):
-        raise ValueError(
-            "no credentials: set R7_LOGIN and R7_PASSWORD (or R7_TOKEN) in the environment"
+        missing = " and ".join(
+            name for name, value in (("R7_LOGIN", login), ("R7_PASSWORD", password)) if not value
         )
+        raise ValueError(f"no credentials: set {missing} (or R7_TOKEN) in the environment")
     return base_url, login, password, token
 
 

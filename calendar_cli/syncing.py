@@ -23,7 +23,7 @@ from calendar_bridge.sync import (
 from calendar_bridge.sync.engine import Fetch
 from calendar_transport.watch import Watch
 
-from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, env_default, say
+from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, counted, env_default, say
 from .watching import PollLimit, add_watch_options, stop_on_signals
 
 __all__ = [
@@ -167,7 +167,8 @@ async def run_sync(
             say(
                 err,
                 program,
-                f"stopped after {changes.polls} polls; while watching: {followed.line()}",
+                f"stopped after {counted(changes.polls, 'poll')}; while watching: "
+                f"{followed.line()}",
             )
     except (SyncTargetError, SyncStateError, SyncSafetyError) as error:
         say(err, program, str(error))

@@ -16,6 +16,7 @@ from calendar_transport.watch.replicas import next_change
 from .common import (
     EXIT_OK,
     count_argument,
+    counted,
     duration_argument,
     format_when,
     output_mode,
@@ -180,7 +181,8 @@ async def run_watch(
                     # Out before the next one is asked for: asking commits this one.
                     out.flush()
                     written += 1
-    say(err, program, f"stopped after {watch.polls} polls, {written} changes written")
+    done, changes = counted(watch.polls, "poll"), counted(written, "change")
+    say(err, program, f"stopped after {done}, {changes} written")
     return EXIT_OK
 
 

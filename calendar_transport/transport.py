@@ -101,10 +101,17 @@ _ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
 _ERROR_MESSAGE_KEYS = ("error", "ErrorMessage", "Message", "message", "error_description")
 
 
-def validate_base_url(url: str, *, allow_insecure: bool = False, name: str = "base_url") -> str:
+def validate_base_url(
+    url: str,
+    *,
+    allow_insecure: bool = False,
+    name: str = "base_url",
+    insecure_option: str = "allow_insecure=True",
+) -> str:
     """Check that ``url`` is an absolute http(s) URL; plain http only to loopback by default.
 
-    ``name`` is the argument the URL came from, for the error message.
+    ``name`` is the argument the URL came from, ``insecure_option`` what allows plain http
+    (a command line names its own option), both for the error message.
     """
     if not isinstance(url, str):
         raise TypeError(f"{name} must be a str, not {type(url).__name__}")
@@ -120,7 +127,7 @@ def validate_base_url(url: str, *, allow_insecure: bool = False, name: str = "ba
     if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
         raise ValueError(
             f"{name}: refusing plain http to {parts.hostname}: tokens would cross the network "
-            "unencrypted; use https, or pass allow_insecure=True"
+            f"unencrypted; use https, or pass {insecure_option}"
         )
     return url
 

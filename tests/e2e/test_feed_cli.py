@@ -73,7 +73,7 @@ def test_a_real_process_serves_the_feed_and_stops_on_sigterm(
             process.wait(timeout=10)
     assert process.returncode == 0, err
     assert "Traceback" not in err
-    assert "stopped after 1 polls, 1 calendars served" in err
+    assert "stopped after 1 poll, 1 calendar served" in err
     assert url.split("/")[3] not in err  # the secret is printed once, on stdout only
     cal = icalendar.Calendar.from_ical(body)
     assert str(cal["x-wr-calname"]) == "Team"

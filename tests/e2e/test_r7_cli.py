@@ -324,3 +324,41 @@ def test_to_a_day_shows_that_day_and_ends_at_the_next_midnight(
     # A time is where the listing ends, itself not shown.
     until = r7("events", "list", "--from", "2026-12-08", "--to", "2026-12-08T23:30", "--json")
     assert sorted(json.loads(line)["Name"] for line in until.out.splitlines()) == names
+
+
+@pytest.mark.parametrize(
+    ("login", "password", "missing"),
+    [
+        ("me", None, "R7_PASSWORD"),
+        (None, "pw", "R7_LOGIN"),
+        (None, None, "R7_LOGIN and R7_PASSWORD"),
+    ],
+)
+def test_missing_credentials_are_named(
+    r7: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    login: str | None,
+    password: str | None,
+    missing: str,
+) -> None:
+    monkeypatch.setenv("R7_BASE_URL", "https://r7.example.ru")
+    for name, value in (("R7_LOGIN", login), ("R7_PASSWORD", password)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    run = r7("calendars", "list")
+    assert run.code == 2
+    assert (
+        run.err.strip()
+        == f"r7cal: invalid input: no credentials: set {missing} (or R7_TOKEN) in the environment"
+    )
+
+
+def test_plain_http_is_refused_naming_the_command_lines_own_option(
+    r7: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("R7_BASE_URL", "http://r7.example.ru")
+    monkeypatch.setenv("R7_TOKEN", "t")
+    run = r7("calendars", "list")
+    assert run.code == 2
+    assert run.err.strip().endswith("use https, or pass --allow-insecure")
+    assert "allow_insecure=True" not in run.err

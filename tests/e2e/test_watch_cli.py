@@ -110,7 +110,7 @@ def test_pyrus_watch_reports_each_change_once_across_runs(
         assert line["previous"] is None
         assert isinstance(line["seen_at"], str)
         assert line["seen_at"].endswith("Z")
-    assert "stopped after 1 polls, 2 changes written" in first.err
+    assert "stopped after 1 poll, 2 changes written" in first.err
 
     server.add_task(Task(id=1, subject="Call the bank again", due=_soon(1)))  # edited
     server.remove_task(2)

@@ -80,7 +80,7 @@ def test_watch_ends_after_its_polls_with_what_it_wrote(
     assert "4 created" in lines[0]
     # the watch's first poll sees every event as added: all of them already written
     assert lines[-1] == (
-        "r7cal: stopped after 1 polls; while watching: 0 created, 0 updated, 0 deleted, 0 unchanged"
+        "r7cal: stopped after 1 poll; while watching: 0 created, 0 updated, 0 deleted, 0 unchanged"
     )
     assert len(radicale_auth.events()) == 4
     assert calendar_id > 0

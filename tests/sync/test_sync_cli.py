@@ -84,7 +84,7 @@ def test_watch_follows_the_run_and_ends_after_its_polls(
     assert code == 0, err
     created = len(radicale_auth.events())
     assert f"{created} created" in err.splitlines()[1]  # after the demo's own line
-    assert re.search(r"stopped after 1 polls; while watching: 0 created, [0-3] updated", err), err
+    assert re.search(r"stopped after 1 poll; while watching: 0 created, [0-3] updated", err), err
 
 
 def test_polls_without_watch_is_refused_before_any_request(
