@@ -58,7 +58,9 @@ MAX_RETRIES = 100
 
 T = TypeVar("T")
 
-_RELATIVE = re.compile(r"^([+-])(\d+)([dhm])$")
+_RELATIVE = re.compile(r"^([+-])(\d+)([wdhm])$")
+#: argparse's message for an option given no value
+_NEEDS_VALUE = re.compile(r"argument ([-\w]+)(?:/[-\w]+)*: expected one argument")
 _DURATION = re.compile(r"([0-9]{1,9})([wdhms])")
 _DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 MAX_DURATION = timedelta(days=3650)  # ten years: longer is a typing mistake, not a window
@@ -69,10 +71,10 @@ def parse_when(text: str, *, now: datetime | None = None, zone: tzinfo | None = 
     """A timezone-aware datetime from what a person types.
 
     Accepts ISO dates (midnight), ISO datetimes (naive ones in the local zone, by its rules
-    for that date), ``now``, ``today``, ``tomorrow``, ``yesterday``, ``+7d`` / ``-2d``
-    (calendar days from today's midnight) and ``+3h`` / ``-30m`` (from now). ``zone``: the
-    zone naive values are in (default :func:`local_zone`). A value outside the years
-    1..9999 raises ``argparse.ArgumentTypeError``.
+    for that date), ``now``, ``today``, ``tomorrow``, ``yesterday``, ``+7d`` / ``-2d`` /
+    ``+2w`` (calendar days or weeks from today's midnight) and ``+3h`` / ``-30m`` (from
+    now). ``zone``: the zone naive values are in (default :func:`local_zone`). A value
+    outside the years 1..9999 raises ``argparse.ArgumentTypeError``.
     """
     try:
         return _parse_when(text, now, zone or local_zone())
@@ -97,8 +99,8 @@ def _parse_when(text: str, now: datetime | None, zone: tzinfo) -> datetime:
         if len(amount) > 9:  # beyond any date; int() of thousands of digits even fails
             raise OverflowError(amount)
         count = int(amount) * (1 if sign == "+" else -1)
-        if unit == "d":  # calendar days: midnight stays midnight across a DST change
-            return _midnight(today + timedelta(days=count), zone)
+        if unit in "wd":  # calendar days: midnight stays midnight across a DST change
+            return _midnight(today + timedelta(days=count * (7 if unit == "w" else 1)), zone)
         step = timedelta(hours=1) if unit == "h" else timedelta(minutes=1)
         return _checked((now.astimezone(UTC) + step * count).astimezone(zone))
     try:
@@ -334,6 +336,12 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print one line naming the mistake and exit with :data:`EXIT_USAGE`."""
+        option = _NEEDS_VALUE.fullmatch(message)
+        if option:
+            # "--from -7d": argparse takes -7d for an option and says only "expected one
+            # argument"; a value that starts with "-" goes after "=".
+            name = option[1]
+            message = f"{name} needs a value (one that starts with '-' after '=': {name}=-7d)"
         self.exit(EXIT_USAGE, f"{self.prog}: {printable(message)} (see {self.prog} --help)\n")
 
 
@@ -364,7 +372,7 @@ def _names_a_day(text: str) -> bool:
     word = text.strip().lower()
     match = _RELATIVE.match(word)
     return word in ("today", "tomorrow", "yesterday") or (
-        (match is not None and match[3] == "d") or len(word) == 10
+        (match is not None and match[3] in "wd") or len(word) == 10
     )
 
 

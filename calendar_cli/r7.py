@@ -418,7 +418,9 @@ def _calendars_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``r7cal`` argument parser."""
-    when_help = "ISO date or datetime, today, tomorrow, +7d, +3h; a negative one with =: --from=-2d"
+    when_help = (
+        "ISO date or datetime, today, tomorrow, +7d, +2w, +3h; a negative one with =: --from=-2d"
+    )
     to_help = (
         "the last day shown (ISO date, today, +6d), or the time the listing ends before "
         "(ISO datetime, now, +3h)"

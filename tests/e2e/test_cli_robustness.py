@@ -97,7 +97,7 @@ R7_BAD_INPUT = [
     (("events", "list", "--to", "+9999999999d"), "years 1 to 9999"),
     (("events", "list", "--to", "+" + "9" * 5000 + "h"), "--to"),
     (("events", "list", "--from", "+7d", "--to", "today"), "--to must not be before --from"),
-    (("events", "list", "--to", "-3d"), "expected one argument"),  # needs --to=-3d
+    (("events", "list", "--to", "-3d"), "after '=': --to=-7d"),  # says to write --to=-3d
     (("events", "create", "E", "--start", "today"), "--end is required"),
     (("events", "create", "E", "--start", "+2h", "--end", "+1h"), "end"),
     (("events", "create", "E", "--start", "nope", "--end", "+1h"), "--start"),
@@ -420,3 +420,17 @@ def test_a_bad_argument_in_a_real_process_is_one_line() -> None:
     assert done.returncode == cli.EXIT_USAGE
     assert "--timeout" in _one_line(done.stderr)
     assert json.dumps(done.stdout) == '""'
+
+
+@pytest.mark.parametrize("option", ["--from", "--to"])
+def test_a_negative_value_after_a_space_gets_the_equals_hint(
+    r7: Runner, pyrus: Runner, option: str
+) -> None:
+    for run in (
+        r7("--demo", "events", "list", option, "-7d"),
+        pyrus("--demo", "tasks", option, "-2w"),
+    ):
+        assert run.code == 2
+        assert run.out == ""
+        (line,) = run.err.splitlines()  # the error alone: no demo banner before it
+        assert f"{option} needs a value (one that starts with '-' after '='" in line

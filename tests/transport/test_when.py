@@ -65,6 +65,8 @@ def test_relative_days_are_calendar_days_across_a_clock_change(
     before_change = datetime(2026, 3, 20, 10, 0, tzinfo=rules)
     later = parse_when("+14d", now=before_change)
     assert later == datetime(2026, 4, 3, tzinfo=rules)
+    assert parse_when("+2w", now=before_change) == later  # weeks are 7 calendar days
+    assert parse_when("-1w", now=before_change) == datetime(2026, 3, 13, tzinfo=rules)
     assert later.astimezone(UTC).time() == (
         datetime(2026, 4, 3, tzinfo=rules).astimezone(UTC).time()
     )
