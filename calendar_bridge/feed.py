@@ -357,7 +357,7 @@ class FeedServer:
                 stamp=_stamp(change.item, change.seen_at),
             )
         except (ValueError, OverflowError) as error:
-            logger.debug("feed: %s is left out: %s", key, error)
+            logger.debug("%s is left out of the feed: %s", key, error)
             self._left_out.add(key)
             if entry is not None:
                 await self._commit_book({}, [key])
@@ -384,7 +384,7 @@ class FeedServer:
         if skipped:
             self._mark_stale(f"a poll of the upstream API failed at {now:%Y-%m-%d %H:%M:%S}Z")
         elif self._stale is not None:
-            logger.info("feed: the upstream answers again; the calendar is current")
+            logger.info("the feed's upstream answers again; the calendar is current")
             self._stale = None
         if polled:
             if self._publishing is not None and not self._publishing.done():
@@ -403,7 +403,7 @@ class FeedServer:
         if self._stale is None:
             last = self._published
             since = f"the calendar of {last.modified:%Y-%m-%d %H:%M:%S}Z" if last else "nothing"
-            logger.warning("feed: %s; serving %s until it answers again", why, since)
+            logger.warning("the feed is stale: %s; serving %s until it answers again", why, since)
         self._stale = why
         self._settled.set()
 
@@ -423,7 +423,7 @@ class FeedServer:
             del self._entries[key]
         if len(self._left_out) > self._left_out_told:
             logger.warning(
-                "feed: %d item(s) have no date a VEVENT needs and are left out",
+                "%d item(s) have no date a VEVENT needs and are left out of the feed",
                 len(self._left_out),
             )
         self._left_out_told = len(self._left_out)

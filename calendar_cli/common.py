@@ -8,13 +8,22 @@ import asyncio
 import contextlib
 import errno
 import io
+import logging
 import math
 import os
 import re
 import shutil
 import stat
 import sys
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
@@ -587,11 +596,13 @@ async def export_ics(items: AsyncIterable[Exportable], *, name: str) -> tuple[by
 
 
 def report_left_out(err: TextIO, program: str, reasons: Sequence[str], noun: str) -> None:
-    """One line on ``err`` saying how many items the export left out, and the first reason."""
+    """One line on ``err`` saying how many items the export left out, and the first reason
+    (``noun``: what they are, plural: ``"tasks"``)."""
     if not reasons:
         return
     more = f" and {len(reasons) - 1} more" if len(reasons) > 1 else ""
-    say(err, program, f"{len(reasons)} {noun} left out of the iCalendar file ({reasons[0]}{more})")
+    count = counted(len(reasons), noun.removesuffix("s"))
+    say(err, program, f"{count} left out of the iCalendar file ({reasons[0]}{more})")
 
 
 async def track(
@@ -689,4 +700,36 @@ def run_cli(
     except BrokenPipeError:  # `--help | head -1`
         _silence_stdout(stdout)
         return EXIT_BROKEN_PIPE
-    return run_command(lambda: execute(args, out, err), program=program, stderr=err, stdout=stdout)
+    with _library_warnings(err, program):
+        return run_command(
+            lambda: execute(args, out, err), program=program, stderr=err, stdout=stdout
+        )
+
+
+#: the SDK's loggers, whose warnings a command line prints as its own lines
+_LIBRARY_LOGGERS = ("calendar_transport", "calendar_bridge", "r7cal", "pyrus_calendar")
+
+
+class _ProgramLines(logging.Handler):
+    """A log record as one line of the program's own: ``r7cal: the upstream ...``."""
+
+    def __init__(self, stream: TextIO, program: str) -> None:
+        super().__init__(logging.WARNING)
+        self._stream, self._program = stream, program
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(self._stream, self._program, record.getMessage())
+
+
+@contextlib.contextmanager
+def _library_warnings(stream: TextIO, program: str) -> Iterator[None]:
+    # Without a handler Python prints the bare message; a person should see whose it is.
+    handler = _ProgramLines(stream, program)
+    loggers = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)

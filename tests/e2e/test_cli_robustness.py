@@ -331,7 +331,7 @@ def test_r7_ics_leaves_out_and_counts_an_event_it_cannot_export(r7: Runner, tmp_
         )
     assert run.code == 0, run
     lines = run.err.splitlines()
-    assert lines[0].startswith("r7cal: 1 events left out of the iCalendar file (event 2 ")
+    assert lines[0].startswith("r7cal: 1 event left out of the iCalendar file (event 2 ")
     assert lines[1] == f"r7cal: wrote 1 events to {path}"
     exported = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
     assert [str(e["summary"]) for e in exported] == ["Event 1"]

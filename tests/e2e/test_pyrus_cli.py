@@ -95,7 +95,7 @@ def test_tasks_ics_round_trips_and_skips_undated(
     path = tmp_path / "tasks.ics"
     run = pyrus("tasks", *WINDOW, "--ics", "-o", str(path))
     assert run.code == 0, run
-    assert "1 tasks left out of the iCalendar file (task 13 has no due or scheduled" in run.err
+    assert "1 task left out of the iCalendar file (task 13 has no due or scheduled" in run.err
     assert f"wrote 2 tasks to {path}" in run.err
     events = {
         str(e["uid"]): e for e in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")

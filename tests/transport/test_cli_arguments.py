@@ -125,3 +125,19 @@ def test_export_ics_leaves_out_and_explains_what_it_cannot_export() -> None:
         err.getvalue()
         == f"tool: 2 items left out of the iCalendar file ({reasons[0]} and 1 more)\n"
     )
+
+
+def test_the_sdks_warnings_are_the_programs_own_lines() -> None:
+    # A feed's "stale" warning came out bare (Python's last-resort handler): "feed: ...".
+    import logging
+
+    async def execute(args: argparse.Namespace, out: io.StringIO, err: io.StringIO) -> int:
+        logging.getLogger("calendar_bridge.feed").warning("the feed is stale: %s", "why")
+        logging.getLogger("calendar_bridge.feed").info("not shown: below a warning")
+        return 0
+
+    err = io.StringIO()
+    code = cli.run_cli(argparse.ArgumentParser(), execute, [], program="tool", stderr=err)  # type: ignore[arg-type]
+    assert code == 0
+    assert err.getvalue() == "tool: the feed is stale: why\n"
+    assert not logging.getLogger("calendar_bridge").handlers  # removed after the run
