@@ -2,7 +2,8 @@
 
 ``Agenda(r7=..., pyrus=..., zone=...)``; either client may be ``None``. Both backends are
 asked at once, each by the window rule of every listing (``calendar_transport.TimeWindow``):
-``[start, end)``, all-day items and Pyrus ``due_date`` by date in the agenda's zone.
+``[start, end)``, all-day items and Pyrus ``due_date`` by date in the zone of ``start`` (the
+agenda's zone for :meth:`Agenda.day` and :meth:`Agenda.free_slots`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from calendar_transport.checks import require_finite_positive, require_ids
@@ -131,10 +132,13 @@ class Agenda:
     async def day(self, day: date) -> list[AgendaItem]:
         """Everything on ``day`` in the agenda's zone: all-day items first, then by start."""
         start = _midnight(_check_day(day), self.zone)
+        if day == date.max:  # the calendar's last day ends with the calendar
+            return await self.between(start, datetime.max.replace(tzinfo=UTC))
         return await self.between(start, _midnight(day + _DAY, self.zone))
 
     async def between(self, start: datetime, end: datetime) -> list[AgendaItem]:
-        """Everything in ``[start, end)``: all-day items first, then by start."""
+        """Everything in ``[start, end)``: all-day items first, then by start. All-day items
+        count by date in the zone of ``start`` (pass bounds in the agenda's zone)."""
         window = TimeWindow.of(start, end)
         assert window.start is not None
         assert window.end is not None
@@ -194,13 +198,14 @@ class Agenda:
     async def _pyrus_items(self, start: datetime, end: datetime) -> list[AgendaItem]:
         pyrus = self._pyrus
         assert pyrus is not None
+        window = TimeWindow.of(start, end)
         found: list[AgendaItem] = []
         async for item in pyrus.walk(start, end, filters=self._mask):
             if isinstance(item, Meeting):
                 if not item.deleted and item.start_time is not None:  # deleted: on no calendar
                     found.append(self._from_meeting(item))
             elif item.due is not None or item.due_date is not None:
-                found.append(self._from_task(item))
+                found.append(self._from_task(item, window))
         return found
 
     async def _gather(self, wanted: dict[Source, Any]) -> list[AgendaItem]:
@@ -256,18 +261,23 @@ class Agenda:
             event.name or f"Event {event.id}", start, max(start, end), False, "r7", "event", event
         )
 
-    def _from_task(self, task: Task) -> AgendaItem:
+    def _from_task(self, task: Task, window: TimeWindow) -> AgendaItem:
+        # Shown by what put it in the window: its due time, else its due day (a task with
+        # both may be in by its day while its time is another day's).
         title = task.subject or (task.text or "").strip().split("\n", 1)[0] or f"Task {task.id}"
-        if task.due is not None:
+        if task.due is not None and (task.due_date is None or window.holds_instant(task.due)):
             at = task.due.astimezone(self.zone)
             return AgendaItem(title, at, at, False, "pyrus", "task", task)
         assert task.due_date is not None
-        return AgendaItem(title, task.due_date, task.due_date + _DAY, True, "pyrus", "task", task)
+        after = task.due_date + _DAY if task.due_date < date.max else task.due_date
+        return AgendaItem(title, task.due_date, after, True, "pyrus", "task", task)
 
     def _from_meeting(self, meeting: Meeting) -> AgendaItem:
         assert meeting.start_time is not None
-        start = meeting.start_time.astimezone(self.zone)
-        end = start + timedelta(minutes=max(meeting.duration or 0, 0))
+        # Real minutes (in UTC), not the wall clock's: a meeting across a clock change.
+        begins = meeting.start_time.astimezone(UTC)
+        start = begins.astimezone(self.zone)
+        end = _in_zone(_plus(begins, meeting.duration), self.zone)
         kind = f"{meeting.type} meeting" if meeting.type else "Meeting"
         return AgendaItem(kind, start, end, False, "pyrus", "meeting", meeting)
 
@@ -279,7 +289,12 @@ def free_between(
     min_length: timedelta,
 ) -> list[tuple[datetime, datetime]]:
     """The gaps of ``[opens, closes)`` that no span of ``busy`` covers, each at least
-    ``min_length`` long; overlapping and touching spans merge."""
+    ``min_length`` long (real time: a day the clocks change is measured as it passes);
+    overlapping and touching spans merge. The gaps are in the zone of ``opens``."""
+    zone = opens.tzinfo
+    # In UTC: aware datetimes of one zone compare and subtract as wall times in Python.
+    opens, closes = opens.astimezone(UTC), closes.astimezone(UTC)
+    busy = [(begins.astimezone(UTC), ends.astimezone(UTC)) for begins, ends in busy]
     gaps: list[tuple[datetime, datetime]] = []
     cursor = opens
     for begins, ends in sorted(busy):
@@ -292,7 +307,7 @@ def free_between(
             break
     if closes - cursor >= min_length:
         gaps.append((cursor, closes))
-    return [(a, b) for a, b in gaps if b - a >= min_length]
+    return [(a.astimezone(zone), b.astimezone(zone)) for a, b in gaps if b - a >= min_length]
 
 
 def _blocks(entry: AgendaItem) -> bool:
@@ -308,6 +323,20 @@ def _order(entry: AgendaItem) -> tuple[int, float, str]:
     if isinstance(entry.start, datetime):
         return (1, entry.start.timestamp(), entry.title)
     return (0, entry.start.toordinal(), entry.title)
+
+
+def _plus(moment: datetime, minutes: int | None) -> datetime:
+    try:
+        return moment + timedelta(minutes=max(minutes or 0, 0))
+    except OverflowError:  # past year 9999
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:  # the end of the calendar, east of UTC
+        return moment
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

@@ -380,9 +380,13 @@ def _names_a_day(text: str) -> bool:
     # What parse_when reads as a midnight standing for its whole day.
     word = text.strip().lower()
     match = _RELATIVE.match(word)
-    return word in ("today", "tomorrow", "yesterday") or (
-        (match is not None and match[3] in "wd") or len(word) == 10
-    )
+    if word in ("today", "tomorrow", "yesterday") or (match is not None and match[3] in "wd"):
+        return True
+    try:  # 2026-12-08, and the basic 20261208 that fromisoformat reads too
+        date.fromisoformat(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _whole_number(text: str, low: int, high: int) -> int:

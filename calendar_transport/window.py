@@ -85,6 +85,8 @@ class TimeWindow:
         end) is an instant."""
         if ends is None or ends <= begins:
             return self.holds_instant(begins)
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            return False  # [t, t) holds nothing, not even what runs across t
         return (self.end is None or begins < self.end) and (self.start is None or ends > self.start)
 
     def holds_days(self, first: date, last: date) -> bool:

@@ -492,6 +492,7 @@ class PyrusClient(ClientBase):
             allow_incomplete=require_bool(allow_incomplete, "allow_incomplete"),
             max_requests=_check_max_requests(max_requests),
             keep=_keeper(rule),
+            needed_days=rule.days if window.mask & CalendarFilter.DUE_DATE else None,
         )
 
     async def _window_answered(self, window: Window, cut: bool) -> None:
@@ -645,10 +646,14 @@ def _window(
     step = _SECOND if margin else timedelta(0)
     # The server selects meetings by their start: one that began before the window and runs
     # into it is in by the rule, so they are asked for from MEETING_LOOKBACK earlier.
-    lookback = margin and meetings and (readable or not tasks)
-    back = step + (MEETING_LOOKBACK if lookback else timedelta(0))
-    asked_start = floor_second(rule.start)
-    asked_start = asked_start - back if asked_start - _FIRST_SECOND >= back else _FIRST_SECOND
+    # (With a bit no task field shows, only the meetings are asked for from that earlier.)
+    lookback = margin and meetings
+    back = step + (MEETING_LOOKBACK if lookback and (readable or not tasks) else timedelta(0))
+    first = floor_second(rule.start)
+    asked_start = _earlier(first, back)
+    meetings_from = None
+    if lookback and tasks and not readable:
+        meetings_from = _earlier(first, step + MEETING_LOOKBACK)
     asked_end = ceil_second(min(rule.end, _LAST_SECOND))
     asked_end = asked_end + step if _LAST_SECOND - asked_end >= step else _LAST_SECOND
     by_day = None
@@ -665,7 +670,11 @@ def _window(
                 asked_end = max(asked_end, _utc_midnight(days[1]) + _DAY)
         else:
             by_day = days
-    return Window(asked_start, asked_end, mask, meetings, by_day), rule
+    return Window(asked_start, asked_end, mask, meetings, by_day, meetings_from), rule
+
+
+def _earlier(moment: datetime, by: timedelta) -> datetime:
+    return moment - by if moment - _FIRST_SECOND >= by else _FIRST_SECOND
 
 
 def _utc_midnight(day: date) -> datetime:

@@ -43,7 +43,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
@@ -124,6 +124,9 @@ class Window:
     #: ``start`` / ``end``: ``DueDate`` selects by date, and "today" in Moscow is not the UTC
     #: date of its first instant
     days: tuple[date, date] | None = None
+    #: where meetings are asked for from, apart from the tasks, when that is earlier than
+    #: ``start`` (a meeting that runs into the window began before it)
+    meetings_from: datetime | None = None
 
     def __str__(self) -> str:
         return f"{format_utc(self.start)}..{format_utc(self.end)} filter_mask={int(self.mask)}"
@@ -154,7 +157,12 @@ class Window:
     def roots(self) -> list[tuple[Window, bool]]:
         """The windows a walk starts from, each with whether it is asked for tasks: the window
         itself, or, when the caller's dates are not the UTC dates, its time-based part (with
-        the meetings) and its ``DueDate`` part apart."""
+        the meetings) and its ``DueDate`` part apart; with ``meetings_from``, the meetings
+        apart from the tasks."""
+        if self.meetings and self.meetings_from is not None:
+            meetings = Window(self.meetings_from, self.end, CalendarFilter.DUE, True)
+            tasks = replace(self, meetings=False, meetings_from=None)
+            return [(meetings, False), *((w, t) for w, t in tasks.roots() if t)]
         if self.days is None or not self.mask & CalendarFilter.DUE_DATE:
             return [(self, True)]
         roots = [(self.day_part(), True)]
@@ -431,10 +439,15 @@ class CalendarWalk(Generic[T]):
         allow_incomplete: bool,
         max_requests: int | None,
         keep: Keep | None = None,
+        needed_days: tuple[date, date] | None = None,
     ) -> None:
         self._fetch = fetch
         self._first = first
         self._keep = keep
+        # The caller's DueDate dates: a window asked wider than them may be left incomplete
+        # where it holds only other dates (see _needed).
+        self._needed_days = needed_days
+        self._complete_days: list[tuple[int, int]] = []
         self._want_tasks = tasks
         self._want_meetings = meetings
         self._item_count = item_count
@@ -576,12 +589,33 @@ class CalendarWalk(Generic[T]):
                 f"window(s) were not fetched; {self._summary()}"
                 "pass a larger max_requests= or a shorter range"
             )
+        self.incomplete = [item for item in self.incomplete if self._needed(item.window)]
         if not self.incomplete:
             return
         message = f"some entries were not returned: {self._summary()}"
         if not self._allow_incomplete:
             raise IncompleteResultsError(message)
         logger.warning(message)
+
+    def _needed(self, window: Window) -> bool:
+        """Whether an incomplete ``window`` may lack an entry the caller keeps: a DueDate
+        window does not when every date of it the caller wants is held by a complete window
+        (one whose end dates count only where the answers proved they do)."""
+        if self._needed_days is None or not window.by_day:
+            return True
+        low, high = _bounds_of(window)
+        first = max(low, self._needed_days[0].toordinal())
+        last = min(high, self._needed_days[1].toordinal())
+        return any(not self._held(day) for day in range(first, last + 1))
+
+    def _held(self, day: int) -> bool:
+        counts = self._days
+        return any(
+            low < day < high
+            or (day == low and counts.start_counts)
+            or (day == high and counts.end_counts)
+            for low, high in self._complete_days
+        )
 
     def _report(self, window: Window, reason: str) -> None:
         # Two cut windows can leave the same part: it is one loss, reported once.
@@ -621,6 +655,8 @@ class CalendarWalk(Generic[T]):
         if node.tasks and skim.has_more and not tasks_full and not meetings_full:
             self._report(window, f"{_SHORT} of {len(skim.tasks)}")
         if not (tasks_cut or meetings_cut):
+            if window.by_day and node.tasks and not skim.has_more:
+                self._complete_days.append(_bounds_of(window))
             return
         if (tasks_cut and task_ids == node.parent_ids and node.ignored) or (
             meetings_cut and not tasks_cut and node.parent_meetings == meeting_ids

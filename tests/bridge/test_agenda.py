@@ -210,3 +210,45 @@ async def test_without_a_timeout_the_clients_deadline_bounds_the_whole_call(both
         items = await agenda.day(DAY)
     assert {i.source for i in items} == {"r7"}
     assert isinstance(agenda.errors["pyrus"], RequestTimeoutError)
+
+
+def test_free_time_is_real_time_on_a_day_the_clocks_go_back() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # 25 Oct 2026: 02:00 CEST is 00:00Z, 04:00 CET is 03:00Z (three real hours).
+    opens = datetime(2026, 10, 25, 2, tzinfo=berlin)
+    closes = datetime(2026, 10, 25, 4, tzinfo=berlin)
+    z = datetime(2026, 10, 25, tzinfo=UTC)
+    busy = [(z + 30 * MINUTE, z + HOUR), (z + 65 * MINUTE, z + 75 * MINUTE)]
+    slots = [
+        (a.astimezone(UTC), b.astimezone(UTC)) for a, b in free_between(busy, opens, closes, MINUTE)
+    ]
+    assert slots == [
+        (z, z + 30 * MINUTE),
+        (z + HOUR, z + 65 * MINUTE),
+        (z + 75 * MINUTE, z + 3 * HOUR),
+    ]
+    assert free_between([], opens, closes, 3 * HOUR) == [(opens, closes)]  # 3 real hours
+    assert free_between([], opens, closes, 3 * HOUR + MINUTE) == []
+
+
+async def test_meetings_last_real_minutes_and_tasks_show_what_put_them_in(both: Both) -> None:
+    new_york = ZoneInfo("America/New_York")
+    # 1 Nov 2026, 01:30 EDT (05:30Z): an hour later it is 01:30 EST (06:30Z).
+    both.pyrus_server.add_meeting(
+        Meeting(id=1, start_time=datetime(2026, 11, 1, 5, 30, tzinfo=UTC), duration=60)
+    )
+    # Due the next morning, but its due day is 1 Nov: it is on 1 Nov by its day.
+    both.pyrus_server.add_task(
+        Task(
+            id=2,
+            subject="Both",
+            due=datetime(2026, 11, 2, 15, tzinfo=UTC),
+            due_date=date(2026, 11, 1),
+        )
+    )
+    agenda = Agenda(pyrus=both.pyrus, zone=new_york)
+    meeting, task_entry = sorted(await agenda.day(date(2026, 11, 1)), key=lambda e: e.kind)
+    assert isinstance(meeting.end, datetime)
+    assert isinstance(meeting.start, datetime)
+    assert meeting.end.astimezone(UTC) - meeting.start.astimezone(UTC) == HOUR
+    assert (task_entry.all_day, task_entry.start) == (True, date(2026, 11, 1))

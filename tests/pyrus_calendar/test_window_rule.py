@@ -80,12 +80,15 @@ async def test_a_day_holds_that_day_under_every_server_rule(
             # come as the server selects them (within a second of the edges), while its
             # DueDate tasks are still kept by date.
             default = {t.id async for t in pyrus.iter_calendar(start, end)}
+            # With such a bit the meetings are asked for apart: the rule holds them all the same.
+            walked_default = [i async for i in pyrus.walk(start, end)]
     assert sorted(listed) == sorted(tasks)
     assert sorted(walked) == sorted(tasks | meetings)
     assert sorted(met) == sorted(meetings)
     assert by_day == [6]
     assert {1, 3, 6} <= default
     assert not default & {5, 7}  # (2 and 4, a second off the edges, may come: see above)
+    assert {i.id for i in walked_default if isinstance(i, Meeting)} == meetings
 
 
 # ---- a property: random windows and zones against a brute-force reading of the rule --------
@@ -155,3 +158,22 @@ def test_any_window_in_any_zone_holds_exactly_what_the_rule_says(
         return set(tasks), set(meetings)
 
     assert asyncio.run(run()) == _brute_force(start, end)
+
+
+@pytest.mark.parametrize("dates", BOUNDS)
+@pytest.mark.parametrize("filters", ["due_date", "due,due_date", "default", "all"])
+async def test_busy_neighbouring_days_do_not_make_a_day_incomplete(
+    dates: Bounds, filters: str
+) -> None:
+    # The day is asked a day wider on each side; more due_date tasks on those days than a
+    # page holds cannot be listed, but they are not the caller's: the walk still completes.
+    async with FakePyrusServer(order="shuffled", seed=3, due_date_bounds=dates) as server:
+        day = date(2026, 12, 8)
+        for i in range(101):
+            server.add_task(Task(id=1 + i, due_date=day - DAY))
+            server.add_task(Task(id=300 + i, due_date=day + DAY))
+        server.add_task(Task(id=500, due_date=day))
+        start = datetime(2026, 12, 8, tzinfo=ZoneInfo("UTC"))
+        async with client_for(server) as pyrus:
+            found = [t.id async for t in pyrus.iter_calendar(start, start + DAY, filters=filters)]
+    assert found == [500]

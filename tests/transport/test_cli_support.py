@@ -41,7 +41,7 @@ def test_parse_when(text: str, expected: datetime) -> None:
     assert parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("text", ["someday", "2026-13-01", "+7w", ""])
+@pytest.mark.parametrize("text", ["someday", "2026-13-01", "+7y", ""])
 def test_parse_when_rejects_nonsense_with_examples(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="today"):
         cli.parse_when(text, now=NOW, zone=MSK)

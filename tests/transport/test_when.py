@@ -122,3 +122,20 @@ def test_the_ends_of_the_calendar_in_utc_still_parse(use_zone: Callable[[str], N
     # a time with no local equivalent is shown in UTC rather than failing
     use_zone("Europe/Moscow")
     assert format_when(datetime.max.replace(tzinfo=UTC)) == "9999-12-31 23:59Z"
+
+
+@pytest.mark.parametrize("typed", ["2026-12-08", "20261208", "+3d", "+1w"])
+def test_to_a_day_ends_at_the_next_midnight(typed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from calendar_cli.common import until_argument
+
+    monkeypatch.setenv("TZ", "Europe/Moscow")
+    end = until_argument(typed)
+    assert end.timetz().replace(tzinfo=None) == datetime.min.time()  # a midnight
+    assert end > parse_when(typed)  # the day after the one named
+
+
+def test_to_a_time_is_the_end_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from calendar_cli.common import until_argument
+
+    monkeypatch.setenv("TZ", "Europe/Moscow")
+    assert until_argument("2026-12-08T18:00") == parse_when("2026-12-08T18:00")

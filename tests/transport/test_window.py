@@ -95,3 +95,10 @@ def test_asked_is_a_day_wider_on_each_side_in_utc() -> None:
 def test_bad_bounds_are_refused_by_name(start: object, end: object, error: str) -> None:
     with pytest.raises((ValueError, TypeError), match=error):
         TimeWindow.of(start, end)  # type: ignore[arg-type]
+
+
+def test_an_empty_window_holds_nothing_that_runs_across_it() -> None:
+    at = datetime(2026, 12, 8, 12, tzinfo=UTC)
+    window = TimeWindow.of(at, at)
+    assert not window.holds_span(at - timedelta(hours=1), at + timedelta(hours=1))
+    assert not window.holds_span(at, at)
