@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, ClassVar, Final, Literal, NoReturn
 
 import msgspec
 from aiohttp import web
@@ -59,7 +59,7 @@ _LEVELS: Final = {"READ": READ, "WRITE": WRITE, "FULL": FULL}
 CALENDAR_ENTITY_TYPE: Final = 14
 #: R7 documents no refresh endpoint; the fake offers one here for ``refresh_path``
 REFRESH_PATH: Final = "/api/v2/auth/Refresh"
-DEFAULT_USERS: Final = {"user_test": "TestPassword"}
+DEFAULT_USERS: Final = {"user_test": "TestPassword"}  # FakeR7Server.DEFAULT_LOGIN / _PASSWORD
 _CUSTOMER_ID: Final = 1
 _MODULES: Final = ["Disk", "Admin", "Mail", "Calendar", "Draw", "Contacts", "Projects"]
 
@@ -148,6 +148,11 @@ class FakeR7Server(FakeServer):
     ours) shifts the ``ExpiredAt`` it writes, not when a token really stops working;
     ``token_expiry`` (:data:`TokenExpiry`) says how it writes it.
     """
+
+    #: The login of the one user a server made without ``users`` has.
+    DEFAULT_LOGIN: ClassVar[str] = "user_test"
+    #: That user's password.
+    DEFAULT_PASSWORD: ClassVar[str] = "TestPassword"
 
     def __init__(
         self,

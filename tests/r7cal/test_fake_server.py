@@ -135,3 +135,11 @@ def test_users_have_distinct_main_calendars() -> None:
     assert alice.main_calendar_id != bob.main_calendar_id
     with pytest.raises(ValueError, match="exists"):
         server.add_user("alice", "x")
+
+
+async def test_the_default_user_is_named_as_on_the_pyrus_fake() -> None:
+    assert FakeR7Server.DEFAULT_LOGIN == "user_test"
+    async with FakeR7Server() as server:
+        login, password = FakeR7Server.DEFAULT_LOGIN, FakeR7Server.DEFAULT_PASSWORD
+        async with R7Client(server.url, login=login, password=password) as r7:
+            assert [c.owner_id for c in await r7.calendars.list()] == [server.user(login).id]
