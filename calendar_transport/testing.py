@@ -268,6 +268,8 @@ class FakeServer:
         self.app = web.Application(middlewares=[self._middleware])
         self.setup_routes(self.app)
         self._runner: web.AppRunner | None = None
+        #: handlers waiting out an injected latency, cancelled by stop()
+        self._delayed: set[asyncio.Task[Any]] = set()
         self._port: int | None = None
         self._ssl_context = ssl_context
 
@@ -305,7 +307,10 @@ class FakeServer:
         return self.url
 
     async def stop(self) -> None:
-        """Stop listening and close open connections."""
+        """Stop listening and close open connections; requests still held by an injected
+        latency are cancelled (aiohttp would wait for them to finish)."""
+        for waiting in list(self._delayed):
+            waiting.cancel()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -342,7 +347,13 @@ class FakeServer:
             )
         delay = self.latency + self.faults.delay_for(request)
         if delay:
-            await asyncio.sleep(delay)
+            handling = asyncio.current_task()
+            if handling is not None:
+                self._delayed.add(handling)
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._delayed.discard(handling)
         rule = self.faults.pick(request)
         if rule is not None and rule.kind == "status":
             headers = dict(rule.headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -252,3 +253,28 @@ async def test_meetings_last_real_minutes_and_tasks_show_what_put_them_in(both: 
     assert isinstance(meeting.start, datetime)
     assert meeting.end.astimezone(UTC) - meeting.start.astimezone(UTC) == HOUR
     assert (task_entry.all_day, task_entry.start) == (True, date(2026, 11, 1))
+
+
+async def test_leaving_a_slow_fake_cancels_what_it_holds() -> None:
+    # An injected latency held a request to its end while the server shut down (up to
+    # 25 s); now leaving `async with` cancels it. Bounded by the loop's clock, not a sleep.
+    loop = asyncio.get_running_loop()
+    async with FakePyrusServer() as server:
+        server.faults.add_latency(60.0)
+        pyrus = PyrusClient(
+            base_url=server.api_url,
+            login=FakePyrusServer.DEFAULT_LOGIN,
+            security_key=FakePyrusServer.DEFAULT_SECURITY_KEY,
+            retry=NO_RETRY,
+        )
+        waiting = asyncio.ensure_future(pyrus.login())
+        for _ in range(500):  # polls (bounded) until the login is held by the latency
+            if server.requests:
+                break
+            await asyncio.sleep(0.01)
+        assert server.requests  # the request is in, held: leaving now must cancel it
+        started = loop.time()
+    assert loop.time() - started < 30  # not the 60 s the latency asked for
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the connection was cut: any error
+        await waiting
+    await pyrus.aclose()
