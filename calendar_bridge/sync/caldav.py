@@ -131,7 +131,7 @@ class CalDAVTarget:
             return Written(href, await self._etag(href, answer))
         if answer.status != 412:
             raise SyncTargetError(f"PUT {href} answered HTTP {answer.status}")
-        found = await self._ours(href, item.key)
+        found = await self._ours(href, item.key, item.payload)
         if found is None:
             raise SyncConflictError(f"{href} exists and was not written by this sync")
         # Ours, left by a run that did not finish: overwrite it with the current version.
@@ -169,7 +169,7 @@ class CalDAVTarget:
     async def recover(self, intent: Intent, known: Iterable[str]) -> Written | None:
         """The item at the key's href, if this sync wrote it and it is the intent's write
         (an update whose etag did not move never landed: ``None``, the plan writes it)."""
-        found = await self._ours(self.href(intent.key), intent.key)
+        found = await self._ours(self.href(intent.key), intent.key, intent.payload)
         if found is None or intent.op != "update" or intent.previous is None:
             return found
         previous = intent.previous.etag
@@ -211,13 +211,16 @@ class CalDAVTarget:
         got = await self._send(href, "GET", "", {})  # a server that sends no ETag on PUT
         return str(got.headers.get("ETag")) if got.headers.get("ETag") else None
 
-    async def _ours(self, href: str, key: str) -> Written | None:
+    async def _ours(self, href: str, key: str, written: bytes) -> Written | None:
+        # Adopted only when provably this sync's own write: the UID it derives from the
+        # key, and its tag with this sync's name (as in what it wrote), on their own lines.
         got = await self._send(href, "GET", "", {})
         if got.status != 200:
             return None
-        body = _body(got)
+        lines = set(_body(got).splitlines())
+        tags = {line for line in _unfolded(written).splitlines() if line.startswith(TAG.encode())}
         uid = f"UID:{UID_PREFIX}{key}".encode()
-        if TAG.encode() not in body or uid not in body:
+        if uid not in lines or not tags or not tags <= lines:
             return None
         etag = got.headers.get("ETag")
         return Written(href, str(etag) if etag else None)
@@ -231,5 +234,8 @@ _PROPFIND = (
 
 def _body(answer: Any) -> bytes:
     # Unfolded (RFC 5545 continuation lines), whichever line ends the client left.
-    text = str(answer.raw).replace("\r\n", "\n").replace("\n ", "")
-    return text.encode()
+    return _unfolded(str(answer.raw).encode())
+
+
+def _unfolded(text: bytes) -> bytes:
+    return text.replace(b"\r\n", b"\n").replace(b"\n ", b"")

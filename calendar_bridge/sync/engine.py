@@ -231,7 +231,8 @@ class Plan:
 class SyncReport:
     """What a run did: writes per action (``adopted``: creates that found the item this
     sync had written already there, and took it over), conflicts (keys), recovered
-    leftovers."""
+    leftovers, and ``resent``: the keys of writes an unfinished run left unconfirmed, which
+    this run sends again (on R7 a copy may then exist twice: the log names it)."""
 
     created: int = 0
     updated: int = 0
@@ -241,12 +242,13 @@ class SyncReport:
     recovered: int = 0
     withheld: int = 0
     conflicts: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
 
     def add(self, other: SyncReport) -> None:
         """Count ``other`` into this report (a running total over several runs)."""
         for count in fields(self):
-            if count.name == "conflicts":
-                self.conflicts.extend(other.conflicts)
+            if count.name in ("conflicts", "resent"):
+                getattr(self, count.name).extend(getattr(other, count.name))
             else:
                 setattr(self, count.name, getattr(self, count.name) + getattr(other, count.name))
 
@@ -269,6 +271,9 @@ class SyncReport:
             text += f", {self.withheld} deletes withheld (incomplete listing)"
         if self.conflicts:
             text += f", {len(self.conflicts)} conflicts (edited on the target; not overwritten)"
+        if self.resent:
+            keys = ", ".join(self.resent[:3]) + (" ..." if len(self.resent) > 3 else "")
+            text += f", {len(self.resent)} unconfirmed by an unfinished run and sent again ({keys})"
         return text
 
 
@@ -438,7 +443,9 @@ class Sync:
             if intent.op == "delete":
                 continue  # its entry is still there: the plan deletes it again if need be
             found = await self.target.recover(intent, known)
-            if found is not None:
+            if found is None:
+                report.resent.append(intent.key)  # the plan that follows writes it again
+            else:
                 # What the target holds is what the intent wrote: its fingerprint, so an
                 # unchanged source item is not written again by the plan that follows.
                 put[intent.key] = Entry(

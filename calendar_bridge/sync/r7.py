@@ -6,25 +6,33 @@ delete only: an update is a create of the new version followed by a delete of th
 before it is made; after a crash between the two halves, :meth:`R7Target.recover` finds
 the event that was created (same name and times, an id the state does not know) and deletes
 the old one, so a re-run never creates it twice.
+
+R7 events carry nothing the sync could mark its own (a create takes a name, times and a
+calendar only), so an event found after an unfinished create cannot be proved the sync's:
+a user's own event may have the same name and times. It is never adopted (the sync would
+later delete it); the create is sent again and the run names the item as re-sent, and the
+log names the event that may be a copy. One duplicate is better than a user's event lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from calendar_transport.errors import NotFoundError
 from r7cal import R7Client
-from r7cal.models import Event
 
 from ..ical import require_icalendar
 from .engine import Item, SyncTargetError, Written
 from .state import Entry, Intent
 
 __all__ = ["R7Target"]
+
+logger = logging.getLogger(__name__)
 
 _Times = tuple[str, datetime | date, datetime | date | None, bool]
 
@@ -91,7 +99,8 @@ class R7Target:
             await self._client.events.delete(int(entry.target_id))
 
     async def recover(self, intent: Intent, known: Iterable[str]) -> Written | None:
-        """The event an unfinished create left (and the old one of an update deleted)."""
+        """Nothing is adopted (see the module): ``None``, after logging the events an
+        unfinished create may have left, so that the run sends it again."""
         if not intent.payload:
             return None
         calendar = require_icalendar().Calendar.from_ical(intent.payload)
@@ -102,21 +111,22 @@ class R7Target:
         taken = set(known)
         if intent.previous is not None:
             taken.add(intent.previous.target_id)
-        found: Event | None = None
         for candidate in await self._client.events.list([self.calendar_id], low, high):
             if str(candidate.id) in taken or (candidate.name or "") != name:
                 continue
-            if all_day and candidate.is_all_day and candidate.start_day == start:
-                found = candidate
-                break
-            if not all_day and candidate.start_date == start:
-                found = candidate
-                break
-        if found is None:
-            return None
-        if intent.op == "update" and intent.previous is not None:
-            await self.delete(intent.previous, force=True)
-        return Written(str(found.id), None)
+            same = (all_day and candidate.is_all_day and candidate.start_day == start) or (
+                not all_day and candidate.start_date == start
+            )
+            if same:
+                logger.warning(
+                    "R7 calendar %s: event %s (%r) may be a copy an unfinished run left of "
+                    "%s; it is left alone (it may be a user's own) and the item written again",
+                    self.calendar_id,
+                    candidate.id,
+                    name,
+                    intent.key,
+                )
+        return None
 
     async def close(self) -> None:
         """The client is the caller's: nothing to close."""

@@ -14,6 +14,7 @@ from calendar_bridge.sync import (
     Item,
     MemorySyncState,
     SqliteSyncState,
+    Sync,
     SyncStateError,
     SyncTargetError,
     Written,
@@ -22,7 +23,7 @@ from pyrus_calendar.testing import FakePyrusServer
 from tests.pyrus_calendar.support import client_for
 
 from .conftest import PASSWORD, USER, Radicale
-from .support import HOUR, pyrus_sync, task
+from .support import HOUR, NOW, pyrus_sync, task
 
 
 class LostAnswer(CalDAVTarget):
@@ -237,3 +238,25 @@ async def test_a_target_that_cannot_open_leaves_the_state_file_closed(
                 pass
     assert state._thread.db is None
     assert not state._thread.running
+
+
+async def test_an_item_another_sync_wrote_is_not_adopted(radicale: Radicale) -> None:
+    # Same UID (the same source item), but another sync's tag: not provably this sync's.
+    radicale.make_calendar()
+    async with FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        fake.add_task(task(1, HOUR))
+        async with pyrus_sync(pyrus, _target(radicale), MemorySyncState()) as sync:
+            assert (await sync.run()).created == 1
+        other = Sync(
+            lambda start, end: pyrus.iter_calendar(start, end, filters="due"),
+            _target(radicale),
+            source="pyrus:test",
+            name="another sync",
+            state=MemorySyncState(),
+            clock=lambda: NOW,
+        )
+        async with other:
+            report = await other.run()
+    assert (report.adopted, report.conflicts) == (0, ["pyrus-task-1@pyrus.com"])
+    (stored,) = radicale.events().values()
+    assert "X-R7-PYRUS-SYNC:another sync" not in stored  # left as the first sync wrote it

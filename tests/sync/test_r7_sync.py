@@ -72,9 +72,11 @@ class CrashAfterCreate(R7Target):
 
 
 @pytest.mark.parametrize("step", ["create", "update"])
-async def test_a_crash_mid_write_is_finished_without_a_duplicate(
-    r7_server: FakeR7Server, step: str
+async def test_a_crash_mid_write_leaves_a_named_duplicate_never_a_stolen_event(
+    r7_server: FakeR7Server, step: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # R7 events carry no mark of the sync: the event a lost create left cannot be told from
+    # a user's own with the same name and times, so it is not adopted but named.
     state = MemorySyncState()
     async with _r7(r7_server) as r7, FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
         calendar = await r7.calendars.create(name="From Pyrus")
@@ -88,12 +90,40 @@ async def test_a_crash_mid_write_is_finished_without_a_duplicate(
                 await sync.run()
         async with pyrus_sync(pyrus, R7Target(r7, calendar.id), state) as sync:
             report = await sync.run()
-            assert report.recovered == 1
-            # the recovered event keeps the fingerprint of what was written: not rewritten
-            assert report.writes == 0
+            assert (report.recovered, report.resent) == (0, ["pyrus-task-1@pyrus.com"])
+            assert "sent again (pyrus-task-1@pyrus.com)" in report.line()
+            assert "may be a copy an unfinished run left" in caplog.text
             assert (await sync.run()).writes == 0
-    expected = ["renamed"] if step == "update" else ["task 1"]
+    expected = ["renamed", "renamed"] if step == "update" else ["task 1", "task 1"]
     assert _names(r7_server, calendar.id) == expected
+
+
+async def test_a_users_own_event_like_a_lost_create_is_never_deleted(
+    r7_server: FakeR7Server,
+) -> None:
+    state = MemorySyncState()
+    async with _r7(r7_server) as r7, FakePyrusServer(seed=1) as fake, client_for(fake) as pyrus:
+        calendar = await r7.calendars.create(name="From Pyrus")
+        fake.add_task(task(1, HOUR))
+        fake.add_task(task(2, 2 * HOUR))
+        # The sync crashes before its create lands; the user has the same event already.
+        mine = await r7.events.create(
+            task(1).due, task(1).due, name="task 1", calendar_id=calendar.id
+        )
+
+        class CrashBeforeCreate(R7Target):
+            async def create(self, item: Item) -> Written:
+                raise SyncTargetError("killed before the create")
+
+        async with pyrus_sync(pyrus, CrashBeforeCreate(r7, calendar.id), state) as sync:
+            with pytest.raises(ExceptionGroup):
+                await sync.run()
+        async with pyrus_sync(pyrus, R7Target(r7, calendar.id), state) as sync:
+            await sync.run()
+            fake.remove_task(1)  # the source item goes: the sync deletes its own copy only
+            assert (await sync.run()).deleted == 1
+    assert mine.id in r7_server.events
+    assert _names(r7_server, calendar.id) == ["task 1", "task 2"]
 
 
 async def test_a_calendar_that_does_not_exist_is_refused(r7_server: FakeR7Server) -> None:
