@@ -132,6 +132,11 @@ def validate_base_url(
     return url
 
 
+def _compressed(response: aiohttp.ClientResponse) -> bool:
+    encoding = response.headers.get("Content-Encoding", "")
+    return encoding.strip().lower() not in ("", "identity")
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -719,7 +724,12 @@ class Transport:
                     raise_for_status=False,
                 ) as response:
                     length = response.content_length
-                    if length is not None and length <= self.max_response_bytes:
+                    # (A compressed body's length is not what it unpacks to: read in steps.)
+                    if (
+                        length is not None
+                        and length <= self.max_response_bytes
+                        and not _compressed(response)
+                    ):
                         data = await response.read()  # the common case, without a frame more
                     else:
                         data = await self._read_body(response, method, url)
@@ -845,10 +855,11 @@ class Transport:
         await emit(hooks.on_response, record)
 
     async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
-        # A body of no stated length, read up to the limit, or one stated to be too large.
+        # A body of no stated length, or a compressed one, read (unpacked) up to the limit,
+        # or one stated to be too large. The limit is on what is decoded, not what crossed.
         limit = self.max_response_bytes
         length = response.content_length
-        if length is not None:
+        if length is not None and length > limit and not _compressed(response):
             raise self._too_large(response.status, method, url, f"Content-Length {length}")
         chunks = bytearray()
         async for chunk in response.content.iter_chunked(64 * 1024):

@@ -438,3 +438,41 @@ async def test_pyrus_answer_over_the_size_limit_while_paging() -> None:
                     pass
     assert caught.value.status == 200
     assert "20000" in str(caught.value)
+
+
+@pytest.mark.parametrize("unpacked", [200_000, 5_000_000])
+async def test_the_size_limit_applies_to_what_a_compressed_answer_unpacks_to(
+    unpacked: int,
+) -> None:
+    # A gzip answer of a few kB that unpacks to megabytes: its Content-Length fits the
+    # limit, what it decodes to does not. Final, never retried (it would not shrink).
+    import gzip
+
+    from aiohttp import web
+
+    asked: list[str] = []
+    body = gzip.compress(b"[" + b" " * unpacked + b"]")
+
+    async def calendars(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(
+            body=body, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/v1/email/Calendars", calendars)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with R7Client(
+            f"http://127.0.0.1:{port}", token="t", max_response_bytes=100_000
+        ) as r7:
+            with pytest.raises(ResponseTooLargeError, match="max_response_bytes=100000"):
+                await r7.calendars.list()
+    finally:
+        await runner.cleanup()
+    assert len(body) < 100_000
+    assert asked == ["/api/v1/email/Calendars"]  # one attempt
