@@ -134,6 +134,18 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(seconds, 0.0)
 
 
+def _server_now(headers: Mapping[str, str]) -> datetime | None:
+    """The moment the answer was made, by the server's clock (its ``Date``), if it says."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def parse_rate_limit_reset(value: str | None) -> float | None:
     """``X-RateLimit-Reset`` as seconds to wait (Pyrus sends seconds until the window resets)."""
     if value is None:
@@ -150,8 +162,11 @@ def parse_rate_limit_reset(value: str | None) -> float | None:
 def retry_after_from_headers(headers: Mapping[str, str], status: int = 429) -> float | None:
     """The wait a response asks for: ``Retry-After`` first, then, on a 429 only,
     ``X-RateLimit-Reset`` (Pyrus sends that header on every answer; on a 503 it says when the
-    rate window resets, not when the server will be back)."""
-    seconds = parse_retry_after(headers.get("Retry-After"))
+    rate window resets, not when the server will be back).
+
+    A ``Retry-After`` date is measured against the answer's own ``Date`` when it has one:
+    a server whose clock runs ten minutes ahead means "in 2 s", not "in 602 s"."""
+    seconds = parse_retry_after(headers.get("Retry-After"), now=_server_now(headers))
     if seconds is None and status == 429:
         seconds = parse_rate_limit_reset(headers.get("X-RateLimit-Reset"))
     return seconds

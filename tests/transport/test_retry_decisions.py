@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -217,3 +217,19 @@ def test_final_connection_failures_are_classified(
 )
 def test_which_failures_may_have_reached_the_server(error: Exception, expected: bool) -> None:
     assert may_have_reached(error) is expected
+
+
+def test_a_retry_after_date_is_measured_against_the_servers_own_clock() -> None:
+    # The server's clock runs ten minutes ahead of ours: its "in 2 s" is 2 s, not 602 s.
+    from email.utils import format_datetime
+
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    headers = {
+        "Date": format_datetime(ahead, usegmt=True),
+        "Retry-After": format_datetime(ahead + timedelta(seconds=2), usegmt=True),
+    }
+    assert retry_after_from_headers(headers, 503) == 2.0
+    # Without a Date (or an unreadable one) our clock is all there is.
+    no_date = {"Retry-After": headers["Retry-After"]}
+    assert retry_after_from_headers(no_date, 503) == pytest.approx(602, abs=5)
+    assert retry_after_from_headers({**no_date, "Date": "soon"}, 503) == pytest.approx(602, abs=5)
