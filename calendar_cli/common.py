@@ -25,7 +25,7 @@ from collections.abc import (
     Sequence,
 )
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 import msgspec
 
@@ -323,6 +323,37 @@ def _silence_stdout(stdout: TextIO | None) -> None:
 def printable(text: str) -> str:
     """``text`` with control characters (newlines included) escaped, so it stays one line."""
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+class Notice:
+    """A line said once, before anything else the command writes, or when it ends well: a
+    command that fails before writing shows its error alone (the ``--demo`` banner)."""
+
+    def __init__(self, err: TextIO, program: str, text: str) -> None:
+        self._err, self._program, self._text = err, program, text
+        self._said = False
+
+    def say(self) -> None:
+        """Say it now, unless it was said."""
+        if not self._said:
+            self._said = True
+            say(self._err, self._program, self._text)
+
+    def before(self, stream: TextIO) -> TextIO:
+        """``stream``, saying the notice before its first write."""
+        return cast(TextIO, _SaysFirst(stream, self))
+
+
+class _SaysFirst:
+    def __init__(self, stream: TextIO, notice: Notice) -> None:
+        self._stream, self._notice = stream, notice
+
+    def write(self, text: str) -> int:
+        self._notice.say()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno...: the stream's
+        return getattr(self._stream, name)
 
 
 def counted(count: int, noun: str) -> str:

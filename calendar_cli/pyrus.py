@@ -24,6 +24,7 @@ from pyrus_calendar.paging import CalendarWalk
 
 from .common import (
     CommandParser,
+    Notice,
     Progress,
     add_common_options,
     check_output,
@@ -78,6 +79,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if state is not None:
             stack.push_async_callback(state.close)
         options: dict[str, str | None] = {}
+        notice = None
         if args.demo:
             # Here, not at the top: the fake and aiohttp.web load only for --demo.
             from pyrus_calendar.testing.demo import demo_server, seed
@@ -89,7 +91,9 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "login": server.DEFAULT_LOGIN,
                 "security_key": server.DEFAULT_SECURITY_KEY,
             }
-            err.write(f"{PROGRAM}: demo: a fake Pyrus server with sample data\n")
+            # Said before the command's first line; an error of bad input comes alone.
+            notice = Notice(err, PROGRAM, "demo: a fake Pyrus server with sample data")
+            out, err = notice.before(out), notice.before(err)
         else:
             options = _credentials(args)
         base_url = options["base_url"] or CLOUD_API_URL
@@ -102,27 +106,42 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             **client_options(args, base_url),
         )
         await stack.enter_async_context(pyrus)
-        if args.command == "sync":
-            return await _sync(pyrus, state, args, out, err, stack)
-        if args.command == "feed":
-            return await run_feed(
-                functools.partial(_watch_of, pyrus, state, args),
-                args,
-                out=out,
-                err=err,
-                program=PROGRAM,
-            )
-        if watching:
-            return await _watch(pyrus, state, args, out, err)
-        walk = pyrus.iter_meetings if args.command == "meetings" else pyrus.iter_calendar
-        listing: CalendarWalk[Meeting] | CalendarWalk[Task] = walk(
-            args.start,
-            args.to,
-            filters=args.filter,
-            all_accessed_tasks=args.all_accessed,
-            item_count=args.page_size,
+        code = await _command(pyrus, state, args, out, err, stack)
+        if notice is not None:
+            notice.say()
+        return code
+
+
+async def _command(
+    pyrus: PyrusClient,
+    state: SqliteWatchState | None,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stack: contextlib.AsyncExitStack,
+) -> int:
+    """The subcommand ``args`` names, on a connected client."""
+    if args.command == "sync":
+        return await _sync(pyrus, state, args, out, err, stack)
+    if args.command == "feed":
+        return await run_feed(
+            functools.partial(_watch_of, pyrus, state, args),
+            args,
+            out=out,
+            err=err,
+            program=PROGRAM,
         )
-        return await _list(listing, pyrus, args, out, err)
+    if args.command == "watch":
+        return await _watch(pyrus, state, args, out, err)
+    walk = pyrus.iter_meetings if args.command == "meetings" else pyrus.iter_calendar
+    listing: CalendarWalk[Meeting] | CalendarWalk[Task] = walk(
+        args.start,
+        args.to,
+        filters=args.filter,
+        all_accessed_tasks=args.all_accessed,
+        item_count=args.page_size,
+    )
+    return await _list(listing, pyrus, args, out, err)
 
 
 async def _watch(

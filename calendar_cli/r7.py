@@ -22,6 +22,7 @@ from r7cal.models import AccessLevel, Calendar, Event
 from .common import (
     EXIT_OK,
     CommandParser,
+    Notice,
     Progress,
     add_common_options,
     check_output,
@@ -78,6 +79,7 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_output(args)
     async with contextlib.AsyncExitStack() as stack:
         credentials: Credentials
+        notice = None
         if args.demo:
             # Here, not at the top: the fake and aiohttp.web load only for --demo.
             from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server, seed
@@ -85,11 +87,17 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             server = await stack.enter_async_context(demo_server())
             await seed(server)
             credentials = (server.url, DEMO_LOGIN, DEMO_USERS[DEMO_LOGIN], None)
-            err.write(f"{PROGRAM}: demo: a fake R7 server with sample data, as {DEMO_LOGIN!r}\n")
+            # Said before the command's first line; an error of bad input comes alone.
+            text = f"demo: a fake R7 server with sample data, as {DEMO_LOGIN!r}"
+            notice = Notice(err, PROGRAM, text)
+            out, err = notice.before(out), notice.before(err)
         else:
             credentials = r7_credentials(args.base_url, args.login, args.password, args.token)
         r7 = await stack.enter_async_context(r7_client(credentials, args))
-        return await handler(r7, args, out, err)
+        code = await handler(r7, args, out, err)
+        if notice is not None:
+            notice.say()
+        return code
 
 
 def r7_client(credentials: Credentials, args: argparse.Namespace) -> R7Client:

@@ -434,3 +434,38 @@ def test_a_negative_value_after_a_space_gets_the_equals_hint(
         assert run.out == ""
         (line,) = run.err.splitlines()  # the error alone: no demo banner before it
         assert f"{option} needs a value (one that starts with '-' after '='" in line
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv"),
+    [
+        ("r7", ("--demo", "events", "list", "--from", "+7d", "--to", "today")),
+        (
+            "r7",
+            (
+                "--demo",
+                "events",
+                "create",
+                "X",
+                "--start",
+                "2026-12-08T10:00",
+                "--end",
+                "2026-12-08T09:00",
+            ),
+        ),
+        ("pyrus", ("--demo", "tasks", "--from", "+7d", "--to", "today")),
+    ],
+)
+def test_with_demo_an_error_of_bad_input_comes_first_and_alone(
+    r7: Runner, pyrus: Runner, tool: str, argv: tuple[str, ...]
+) -> None:
+    run = (r7 if tool == "r7" else pyrus)(*argv)
+    assert run.code == 2
+    (line,) = run.err.splitlines()  # no "demo: a fake ... server" line before it
+    assert "invalid input" in line
+
+
+def test_with_demo_the_banner_still_comes_before_the_output(r7: Runner) -> None:
+    run = r7("--demo", "calendars", "list")
+    assert run.code == 0
+    assert run.err.splitlines() == ["r7cal: demo: a fake R7 server with sample data, as 'alice'"]
