@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
 from .transport import Transport
+
+
+def from_environment(names: Mapping[str, str]) -> dict[str, str]:
+    """``{argument: value}`` of the variables ``names`` maps arguments to, those set and not
+    empty (what a client's ``from_env`` reads; values never go into a message)."""
+    found = {argument: os.environ.get(variable, "") for argument, variable in names.items()}
+    return {argument: value for argument, value in found.items() if value}
 
 
 class ClientBase:

@@ -19,7 +19,7 @@ from calendar_transport.checks import (
     require_credential,
     require_id,
 )
-from calendar_transport.client_base import ClientBase
+from calendar_transport.client_base import ClientBase, from_environment
 from calendar_transport.hooks import WindowRecord, emit
 from calendar_transport.rate_limit import RateLimit, RateLimitStatus, SharedRateLimit
 from calendar_transport.token_store import StoreKey, TokenStore, store_key
@@ -83,6 +83,29 @@ class PyrusClient(ClientBase):
 
     #: Pyrus cloud's documented limit: 5,000 requests per 10 minutes per user
     CLOUD_RATE_LIMIT: ClassVar[RateLimit] = RateLimit(5000, 600.0)
+
+    #: the environment variables :meth:`from_env` reads (the ``pyrus-calendar`` tool's)
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = {
+        "base_url": "PYRUS_BASE_URL",
+        "login": "PYRUS_LOGIN",
+        "security_key": "PYRUS_SECURITY_KEY",
+        "token": "PYRUS_TOKEN",
+    }
+
+    @classmethod
+    def from_env(cls, **options: Any) -> PyrusClient:
+        """A client configured as services configure themselves: ``PYRUS_LOGIN`` +
+        ``PYRUS_SECURITY_KEY`` or ``PYRUS_TOKEN``, and ``PYRUS_BASE_URL`` when it is not the
+        cloud, from the environment; ``options`` as for the constructor, winning over the
+        environment. A missing variable is named in a ``ValueError`` (a value never is)."""
+        given = {**from_environment(cls.ENVIRONMENT), **options}
+        if given.get("token") is None:
+            missing = [
+                cls.ENVIRONMENT[name] for name in ("login", "security_key") if not given.get(name)
+            ]
+            if missing:
+                raise ValueError(f"set {' and '.join(missing)} (or PYRUS_TOKEN) in the environment")
+        return cls(**given)
 
     def __init__(
         self,

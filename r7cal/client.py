@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, ClassVar
 
 import aiohttp
 
 from calendar_transport import ClientStats, Hooks, RetryPolicy, Secret, Transport
 from calendar_transport.checks import require_credential
-from calendar_transport.client_base import ClientBase
+from calendar_transport.client_base import ClientBase, from_environment
 from calendar_transport.token_store import TokenStore, store_key
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
@@ -36,6 +38,32 @@ class R7Client(ClientBase):
 
     Use it as ``async with R7Client(...) as r7:`` or call :meth:`aclose`.
     """
+
+    #: the environment variables :meth:`from_env` reads (the ``r7cal`` tool's), by argument
+    ENVIRONMENT: ClassVar[Mapping[str, str]] = {
+        "base_url": "R7_BASE_URL",
+        "login": "R7_LOGIN",
+        "password": "R7_PASSWORD",
+        "token": "R7_TOKEN",
+    }
+
+    @classmethod
+    def from_env(cls, **options: Any) -> R7Client:
+        """A client configured as services configure themselves: ``R7_BASE_URL``, and
+        ``R7_LOGIN`` + ``R7_PASSWORD`` or ``R7_TOKEN``, from the environment; ``options``
+        as for the constructor, winning over the environment. A missing variable is named
+        in a ``ValueError`` (a value never is)."""
+        given = {**from_environment(cls.ENVIRONMENT), **options}
+        base_url = given.pop("base_url", None)
+        if not base_url:
+            raise ValueError("set R7_BASE_URL in the environment (or pass base_url=)")
+        if given.get("token") is None:
+            missing = [
+                cls.ENVIRONMENT[name] for name in ("login", "password") if not given.get(name)
+            ]
+            if missing:
+                raise ValueError(f"set {' and '.join(missing)} (or R7_TOKEN) in the environment")
+        return cls(base_url, **given)
 
     def __init__(
         self,
