@@ -146,7 +146,7 @@ class Agenda:
         if self._r7 is not None:
             wanted["r7"] = self._r7_items(window.start, window.end)
         if self._pyrus is not None:
-            wanted["pyrus"] = self._pyrus_items(window.start, window.end)
+            wanted["pyrus"] = self._pyrus_items(window)
         found = await self._gather(wanted)
         return sorted(found, key=_order)
 
@@ -195,12 +195,13 @@ class Agenda:
             return []
         return [self._from_event(event) async for event in r7.events.iterate(ids, start, end)]
 
-    async def _pyrus_items(self, start: datetime, end: datetime) -> list[AgendaItem]:
+    async def _pyrus_items(self, window: TimeWindow) -> list[AgendaItem]:
         pyrus = self._pyrus
         assert pyrus is not None
-        window = TimeWindow.of(start, end)
+        assert window.start is not None
+        assert window.end is not None
         found: list[AgendaItem] = []
-        async for item in pyrus.walk(start, end, filters=self._mask):
+        async for item in pyrus.walk(window.start, window.end, filters=self._mask):
             if isinstance(item, Meeting):
                 if not item.deleted and item.start_time is not None:  # deleted: on no calendar
                     found.append(self._from_meeting(item))
