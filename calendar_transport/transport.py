@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from tenacity import AsyncRetrying
 
 from . import __version__
@@ -92,6 +92,38 @@ _ATTEMPT_FAILURES: tuple[type[BaseException], ...] = (
     aiohttp.ClientError,
     ssl.SSLError,
 )
+
+# What a request given a pooled connection the server had already closed fails with.
+_CLOSED_IN_POOL: Final = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
+
+
+class _RequestBody(aiohttp.BytesPayload):
+    """A request body that notes whether any of it may have gone out: a connection found
+    closed when the body's turn comes took none of it, and a server cannot act on a request
+    whose body it never got. So a create that fails so was not sent, and may go again."""
+
+    def __init__(self, value: bytes) -> None:
+        super().__init__(value, content_type="application/json")
+        self.may_have_left = False
+
+    def _starts(self, writer: Any) -> None:
+        transport = getattr(writer, "transport", None)
+        if transport is not None and not transport.is_closing():
+            self.may_have_left = True
+
+    async def write(self, writer: Any) -> None:
+        self._starts(writer)
+        await super().write(writer)
+
+    async def write_with_length(self, writer: Any, content_length: int | None) -> None:
+        self._starts(writer)
+        await super().write_with_length(writer, content_length)
+
+
+def _may_have_left(body: bytes | _RequestBody | None) -> bool:
+    # Only a followed body can tell; of any other request assume the worst.
+    return not isinstance(body, _RequestBody) or body.may_have_left
+
 
 # 401-replays one attempt may make; only the tokens of other calls' logins are tried more
 # than once (see _attempt).
@@ -712,31 +744,31 @@ class Transport:
             started = time.perf_counter()
             self.stats.attempts += 1
             call.attempts += 1
+            # A body that cannot be sent twice is followed, to know whether any of it left.
+            body: bytes | _RequestBody | None = call.body
+            if call.body is not None and not is_idempotent(method, call.idempotent):
+                body = _RequestBody(call.body)
             try:
-                async with session.request(
-                    method,
-                    url,
-                    params=call.query,
-                    data=call.body,
-                    headers=headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,  # never carry the Authorization header to another host
-                    raise_for_status=False,
-                ) as response:
-                    length = response.content_length
-                    # (A compressed body's length is not what it unpacks to: read in steps.)
-                    if (
-                        length is not None
-                        and length <= self.max_response_bytes
-                        and not _compressed(response)
-                    ):
-                        data = await response.read()  # the common case, without a frame more
-                    else:
-                        data = await self._read_body(response, method, url)
-                    status = response.status
-                    response_headers = response.headers
+                try:
+                    status, data, response_headers = await self._send(
+                        session, call, url, headers, body
+                    )
+                except _CLOSED_IN_POOL as error:
+                    if _may_have_left(body) or isinstance(error, _NOT_SENT_ERRORS):
+                        raise
+                    # The pooled connection it was given had been closed by the server (which
+                    # answered the previous request and hung up without saying so): none of
+                    # the body went out, so the request goes again at once, on a new
+                    # connection (aiohttp drops the dead one), as aiohttp does for a GET.
+                    logger.debug(
+                        "%s %s: connection closed before sending, again", method, _path(url)
+                    )
+                    body = _RequestBody(call.body or b"")  # (never empty: it is followed)
+                    status, data, response_headers = await self._send(
+                        session, call, url, headers, body
+                    )
             except _ATTEMPT_FAILURES as error:
-                lost = self._attempt_error(error, method, url)
+                lost = self._attempt_error(error, method, url, left=_may_have_left(body))
                 if hooks is not None:
                     elapsed = time.perf_counter() - started
                     await self._attempt_ends(hooks, call, url, attempt, None, elapsed, lost)
@@ -776,6 +808,38 @@ class Transport:
             call.reached = call.reached or may_have_reached(error)
             raise
 
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        call: _Call,
+        url: str,
+        headers: CIMultiDict[str],
+        body: bytes | _RequestBody | None,
+    ) -> tuple[int, bytes, CIMultiDictProxy[str]]:
+        # One request on the wire and its answer read (up to max_response_bytes).
+        method = call.method
+        async with session.request(
+            method,
+            url,
+            params=call.query,
+            data=body,
+            headers=headers,
+            timeout=self._timeout,
+            allow_redirects=False,  # never carry the Authorization header to another host
+            raise_for_status=False,
+        ) as response:
+            length = response.content_length
+            # (A compressed body's length is not what it unpacks to: read in steps.)
+            if (
+                length is not None
+                and length <= self.max_response_bytes
+                and not _compressed(response)
+            ):
+                data = await response.read()  # the common case, without a frame more
+            else:
+                data = await self._read_body(response, method, url)
+            return response.status, data, response.headers
+
     def _failure(
         self,
         status: int,
@@ -810,15 +874,19 @@ class Transport:
             self._header_sets[key] = headers
         return headers
 
-    def _attempt_error(self, error: BaseException, method: str, url: str) -> TransportError:
+    def _attempt_error(
+        self, error: BaseException, method: str, url: str, *, left: bool
+    ) -> TransportError:
         # The transport error an aiohttp/ssl failure (or an attempt's timeout) is raised as.
+        # ``left``: whether any of the request's body may have gone out (without its body a
+        # server cannot act on a create, so one that never left was not sent).
         if isinstance(error, _NOT_SENT_ERRORS):
             return _connection_error(error, method, url, sent=False)
         if isinstance(error, TimeoutError):
             return RequestTimeoutError(
-                f"no answer within {self.timeout}s", method=method, url=url, request_sent=True
+                f"no answer within {self.timeout}s", method=method, url=url, request_sent=left
             )
-        return _connection_error(error, method, url, sent=True)
+        return _connection_error(error, method, url, sent=left)
 
     async def _attempt_starts(self, hooks: Hooks, call: _Call, url: str, attempt: int) -> None:
         shown = public_url(url)

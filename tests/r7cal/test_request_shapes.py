@@ -12,6 +12,7 @@ from yarl import URL
 
 from r7cal import AccessLevel, APIError, R7Client, RetryPolicy, ServerError
 
+from ..transport.support import sent_bytes
 from . import examples
 
 BASE = "https://r7.example.test"
@@ -30,7 +31,7 @@ def sent(mocked: aioresponses, method: str, url: str) -> list[Any]:
 
 
 def body_of(call: Any) -> Any:
-    return msgspec.json.decode(call.kwargs["data"])
+    return msgspec.json.decode(sent_bytes(call.kwargs["data"]) or b"")
 
 
 def assert_r7_headers(call: Any, *, with_body: bool) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from datetime import datetime
 
+import aiohttp
 import msgspec
 from aiohttp import web
 
@@ -123,3 +124,12 @@ class DemoAuth(TokenAuth):
 
     def is_final(self, error: APIError) -> bool:
         return error.code == "invalid_credentials"
+
+
+def sent_bytes(data: object) -> bytes | None:
+    """A mocked request's ``data`` as bytes: a create's body reaches aiohttp as a payload that
+    notes whether it left (see calendar_transport.transport._RequestBody)."""
+    if isinstance(data, aiohttp.Payload):
+        return bytes(data._value)
+    assert data is None or isinstance(data, bytes)
+    return data

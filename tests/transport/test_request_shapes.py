@@ -20,7 +20,7 @@ from calendar_transport import (
 from calendar_transport.auth import IssuedToken
 from calendar_transport.transport import USER_AGENT
 
-from .support import DemoAuth
+from .support import DemoAuth, sent_bytes
 
 BASE = "https://api.example.test/v4"
 ONCE = RetryPolicy(attempts=1)
@@ -44,7 +44,7 @@ async def test_headers_query_and_json_body(mocked: aioresponses) -> None:
     assert headers["Authorization"] == "Token T0K"
     assert headers["User-Agent"] == USER_AGENT
     assert headers["Content-Type"] == "application/json"
-    assert call.kwargs["data"] == '{"name":"Команда","ids":[1,2]}'.encode()
+    assert sent_bytes(call.kwargs["data"]) == '{"name":"Команда","ids":[1,2]}'.encode()
     login = mocked.requests[("POST", URL(f"{BASE}/login"))][0]
     assert "Authorization" not in login.kwargs["headers"]
 
