@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Final
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -71,6 +72,16 @@ def is_idempotent(method: str, idempotent: bool | None) -> bool:
     return method.upper() in IDEMPOTENT_METHODS
 
 
+_RETRIES_SPENT: Final = "_calendar_retries_spent"
+
+
+def retries_spent(error: BaseException) -> None:
+    """Mark ``error`` as one whose retries were already made (a login's, inside the call
+    that needed it): the call that met it does not retry it again, so a call keeps one retry
+    budget, not attempts x attempts."""
+    setattr(error, _RETRIES_SPENT, True)
+
+
 def should_retry(error: BaseException, *, idempotent: bool, policy: RetryPolicy) -> bool:
     """Whether ``error`` from one attempt deserves another attempt.
 
@@ -80,6 +91,8 @@ def should_retry(error: BaseException, *, idempotent: bool, policy: RetryPolicy)
     than ``policy.max_retry_after`` (retrying sooner would only meet another refusal).
     """
     if isinstance(error, ClientClosedError | TLSError | ProxyError):
+        return False
+    if getattr(error, _RETRIES_SPENT, False):
         return False
     if isinstance(error, TransportError):
         return idempotent or not error.request_sent

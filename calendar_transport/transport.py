@@ -32,6 +32,7 @@ from .checks import require_bool, require_finite_positive
 from .errors import (
     APIError,
     AuthenticationError,
+    CalendarError,
     ClientClosedError,
     DecodeError,
     ErrorEnvelope,
@@ -59,6 +60,7 @@ from .retry import (
     final_connection_failure,
     is_idempotent,
     may_have_reached,
+    retries_spent,
     retry_after_from_headers,
     retry_reason,
 )
@@ -118,6 +120,16 @@ class _RequestBody(aiohttp.BytesPayload):
     async def write_with_length(self, writer: Any, content_length: int | None) -> None:
         self._starts(writer)
         await super().write_with_length(writer, content_length)
+
+
+async def _login_step(step: Awaitable[T]) -> T:
+    # A login inside a call made its own retries: its failure is not retried again by the
+    # call's, or a login answered 5xx would be tried attempts x attempts times.
+    try:
+        return await step
+    except CalendarError as error:
+        retries_spent(error)
+        raise
 
 
 def _may_have_left(body: bytes | _RequestBody | None) -> bool:
@@ -693,7 +705,8 @@ class Transport:
                 return await self._exchange(call, self.url_for(call.path), None, number)
             issued = auth.ready()  # a synchronous look first: most calls need no login
             if issued is None:
-                issued = await auth.current(self)
+                fresh = await _login_step(auth.current(self))
+                issued = fresh
             # Joined after the login: a login may move the base URL (Pyrus' api_url).
             url = self.url_for(call.path)
             logged_in = False
@@ -708,7 +721,8 @@ class Transport:
                     # once: a 401 after its own login is final. One whose fresh token came
                     # from another call's login (and was revoked again) may still log in.
                     logger.info("%s %s: token refused, logging in again", call.method, _path(url))
-                    issued, logged_in = await auth.renew(self, stale=issued)
+                    renewed = await _login_step(auth.renew(self, stale=issued))
+                    issued, logged_in = renewed
                     url = self.url_for(call.path)
             return await self._exchange(call, url, auth.authorization(issued.value), number)
         except Exception as failure:

@@ -452,6 +452,28 @@ async def test_before_attempt_runs_for_every_attempt_logins_and_retries_included
     assert transport.stats.attempts == 3
 
 
+@pytest.mark.parametrize("status", [502, 503])
+async def test_a_login_answered_5xx_spends_one_retry_budget_not_its_square(
+    server: DemoServer, status: int
+) -> None:
+    server.faults.fail_next(100, status, path="/login")
+    async with _client(server) as transport:  # FAST: 4 attempts
+        with pytest.raises(ServerError):
+            await transport.request("GET", "/items")
+    assert len(server.requests_to("/login")) == 4  # not 16: the call does not retry the login
+    assert server.requests_to("/items") == []
+
+
+async def test_a_login_that_heals_within_its_retries_lets_the_call_go_on(
+    server: DemoServer,
+) -> None:
+    server.faults.fail_next(2, 503, path="/login")
+    async with _client(server) as transport:
+        await transport.request("GET", "/items")
+    assert len(server.requests_to("/login")) == 3
+    assert len(server.requests_to("/items")) == 1
+
+
 async def test_relative_paths_follow_a_base_url_moved_by_the_login(server: DemoServer) -> None:
     class MovingAuth(DemoAuth):
         async def login(self, transport: Transport) -> IssuedToken:
