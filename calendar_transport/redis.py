@@ -167,8 +167,10 @@ class RedisTokenStore:
         self.lock_wait = float(lock_wait) if lock_wait is not None else self.lock_timeout + 1
         self.health = _Health("tokens", retry_interval, clock)
         self._local = MemoryTokenStore()
-        # Written here while Redis was away: copied to it (if it has none) once it is back.
+        # Written here while Redis was away: copied to it (if it has none) once it is back,
+        # by a task that asks again every retry_interval while one is waiting.
         self._pending: dict[StoreKey, TokenRecord] = {}
+        self._writer: asyncio.Task[None] | None = None
         self._invalidate = redis.register_script(_INVALIDATE)
 
     @classmethod
@@ -214,16 +216,65 @@ class RedisTokenStore:
         """Store ``record`` for the fleet (expiring with the token when its expiry is known)."""
         await self._local.put(key, record)
         if not self.health.usable():
-            self._pending[key] = record
+            self._write_back_later(key, record)
             return
         try:
             await self._write(key, record, only_if_absent=False)
         except _UNAVAILABLE as error:
             self.health.failed(error)
-            self._pending[key] = record
+            self._write_back_later(key, record)
             return
         self.health.worked()
         self._pending.pop(key, None)
+
+    async def flush(self) -> bool:
+        """Write back now the tokens this process got while Redis was away (each only to a
+        Redis that holds none for its account). Returns whether none is left waiting. Done
+        by itself every ``retry_interval`` while one waits; see :meth:`written_back`."""
+        for key in list(self._pending):
+            try:
+                await self._flush_pending(key)
+            except _UNAVAILABLE as error:
+                self.health.failed(error)
+                return False
+            self.health.worked()
+        writer = self._writer
+        if not self._pending and writer is not None and writer is not asyncio.current_task():
+            writer.cancel()  # nothing left for it (it may be waiting out retry_interval)
+        return not self._pending
+
+    async def written_back(self) -> None:
+        """Wait until the tokens this process got while Redis was away are in Redis (at once
+        when none waits; or until Redis refuses them): a worker about to stop leaves its
+        token to the fleet."""
+        writer = self._writer
+        if self._pending and writer is not None and not writer.done():
+            await asyncio.wait({writer})  # (not cancelled with its waiter, nor raising)
+
+    def _write_back_later(self, key: StoreKey, record: TokenRecord) -> None:
+        self._pending[key] = record
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_back(), name="calendar_transport: token write-back"
+            )
+
+    async def _write_back(self) -> None:
+        # A worker holding a token keeps logging no one in: without this, the token would
+        # reach Redis only at its next login, and a worker started meanwhile would log in
+        # again (on Pyrus, pushing out the oldest token).
+        wait = max(self.health.retry_interval, _MIN_WRITE_BACK_WAIT)
+        while self._pending:
+            await asyncio.sleep(wait)
+            if not self.health.usable():
+                continue
+            try:
+                await self.flush()
+            except Exception as error:  # a Redis that refuses, not one that is away
+                logger.warning(
+                    "token write-back to Redis failed (%s): left to the next login",
+                    type(error).__name__,
+                )
+                return
 
     async def invalidate(self, key: StoreKey, token: str) -> bool:
         """Remove the stored token if it is still ``token``; ``False`` if it was replaced."""
@@ -306,6 +357,9 @@ class RedisTokenStore:
                 self._pending[key] = record
                 raise
 
+
+# The write-back task never asks Redis more often than this (retry_interval may be 0).
+_MIN_WRITE_BACK_WAIT: Final = 0.05
 
 # A sliding log of the requests of the last period, on Redis' clock: at most ``limit``
 # entries in any window of ``period`` ms, whatever window the server counts in. Returns 0

@@ -229,6 +229,60 @@ async def test_redis_away_falls_back_with_one_warning_and_comes_back(
         await client.redis.aclose()
 
 
+async def test_a_token_got_while_redis_was_away_reaches_the_next_worker(
+    redis_server: RedisServer,
+) -> None:
+    """Worker A logs in while Redis is down; Redis comes back empty; A makes no call more,
+    and worker B, started after, finds A's token instead of logging in (on Pyrus a second
+    login may push out the first token)."""
+    redis_server.stop(kill=True)
+    first_store = RedisTokenStore.from_url(redis_server.url, retry_interval=0.05)
+    second_store = RedisTokenStore.from_url(redis_server.url)
+    try:
+        async with FakePyrusServer(max_tokens=1) as server:
+            async with _client(server, first_store) as first:
+                await first.calendar(DAY, NEXT_DAY)
+                assert server.counters.logins == 1
+                redis_server.start()  # empty, as a Redis without persistence after a crash
+                await asyncio.wait_for(first_store.written_back(), timeout=30)
+                async with _client(server, second_store) as second:
+                    await second.calendar(DAY, NEXT_DAY)
+                await first.calendar(DAY, NEXT_DAY)  # its token still works: nobody pushed it
+            assert server.counters.logins == 1
+            assert (first.stats.logins, second.stats.logins) == (1, 0)
+    finally:
+        await first_store.redis.aclose()
+        await second_store.redis.aclose()
+
+
+async def test_flush_writes_back_at_once_and_never_over_a_newer_token(
+    redis_server: RedisServer,
+) -> None:
+    if redis_server.running:
+        redis_server.stop(kill=True)
+    clock = Clock()
+    store = RedisTokenStore.from_url(redis_server.url, retry_interval=5.0, clock=clock)
+    try:
+        await store.put(KEY, record("got-while-away"))
+        assert await store.flush() is False  # still away
+        redis_server.start()
+        clock.now += 5.0
+        other = RedisTokenStore.from_url(redis_server.url)
+        try:
+            await other.put(KEY, record("a-newer-one"))  # another worker stored one meanwhile
+            assert await store.flush() is True
+            shared = await other.get(KEY)
+        finally:
+            await other.redis.aclose()
+        assert shared is not None
+        assert shared.value == "a-newer-one"
+        await store.written_back()  # nothing waits any more: returns at once
+        assert store._writer is not None
+        assert store._writer.cancelling() or store._writer.done()  # not left asleep
+    finally:
+        await store.redis.aclose()
+
+
 async def test_a_429_pauses_every_limiter_of_the_account(redis: aioredis.Redis) -> None:
     budget = RateLimit(1000, 1.0)
     one = RedisRateLimit(redis, budget).limiter_for(KEY)
