@@ -26,8 +26,9 @@ hint for where to cut: every window whose tasks are yielded as complete was answ
 
 No runaway. A page with fewer than ``item_count`` tasks that still says ``has_more``, or a
 part that brings back exactly the ids of the page it was cut from although it leaves out some
-of their deadlines (a server ignoring the window), is not split further; a walk makes at
-most ``max_requests`` requests.
+of their deadlines, or twice in a row (a server ignoring the window), is not split further;
+a walk makes at most ``max_requests`` requests. A page with nothing in it that says
+``has_more`` is asked once more first: a passing glitch is no reason to give up a window.
 
 Windows are fetched ``concurrency`` at a time, a bounded look-ahead in window order, and
 entries come out in window order (by window start). What grows with the result is the set
@@ -387,6 +388,25 @@ class _Scale:
 
 
 @dataclass(slots=True)
+class _Family:
+    """The parts one window was split into: how many of them brought back exactly that
+    window's tasks (two disjoint parts cannot both hold a whole page of an honest answer,
+    unless its tasks sit on their shared boundary)."""
+
+    parent: _Family | None
+    repeats: int = 0
+
+    def proved(self) -> bool:
+        # Once two parts repeated their window, so did the server everywhere below it.
+        family: _Family | None = self
+        while family is not None:
+            if family.repeats >= 2:
+                return True
+            family = family.parent
+        return False
+
+
+@dataclass(slots=True)
 class _Node:
     window: Window
     order: tuple[datetime, bool, int]
@@ -399,6 +419,12 @@ class _Node:
     #: the part left out deadlines its parent's page held: an honest server cannot answer
     #: it with the same tasks
     ignored: bool = False
+    #: the parent's page held exactly the tasks of its own parent's page
+    parent_repeated: bool = False
+    #: this node and its siblings (None for a root)
+    family: _Family | None = None
+    #: this window is asked again after an empty page that said has_more
+    retried: bool = False
     answer: Answer | None = None
     give_tasks: bool = False
     give_meetings: bool = False
@@ -639,6 +665,12 @@ class CalendarWalk(Generic[T]):
 
     def _settle(self, node: _Node, answer: Answer, nodes: list[_Node]) -> None:
         skim, window, full = answer.skim, node.window, self._item_count
+        if skim.has_more and not skim.tasks and not skim.meetings and not node.retried:
+            # Nothing at all, yet more: a passing glitch more likely than any rule of the
+            # server. The window is asked once more before anything is made of it.
+            again = replace(node, retried=True, answer=None, arrived=None, settled=False)
+            nodes[nodes.index(node)] = again
+            return
         self._learn(window, skim)
         task_ids = frozenset(task.id for task in skim.tasks)
         meeting_ids = frozenset(meeting.id for meeting in skim.meetings)
@@ -660,7 +692,18 @@ class CalendarWalk(Generic[T]):
             if window.by_day and node.tasks and not skim.has_more:
                 self._complete_days.append(_bounds_of(window))
             return
-        if (tasks_cut and task_ids == node.parent_ids and node.ignored) or (
+        # The same tasks as the parent's page, from a part that cannot hold them all (known
+        # from their deadlines), or (without deadlines to tell) twice in a row and from two
+        # parts of one window: the server is not narrowing by the window, and splitting
+        # further would only spend requests. (Either alone an honest server can give: a
+        # page of tasks on one second holds through a chain of parts, and on a boundary
+        # through two siblings, but not both.)
+        repeated = tasks_cut and task_ids == node.parent_ids
+        family = node.family
+        if repeated and family is not None:
+            family.repeats += 1
+        ignoring = node.parent_repeated and family is not None and family.proved()
+        if (repeated and (node.ignored or ignoring)) or (
             meetings_cut and not tasks_cut and node.parent_meetings == meeting_ids
         ):
             self._report(window, _SAME)
@@ -765,6 +808,8 @@ class CalendarWalk(Generic[T]):
         if windows is None:
             return None
         ids = frozenset(task.id for task in skim.tasks)
+        repeated = bool(node.parent_ids) and ids == node.parent_ids
+        family = _Family(node.family)
         shuffled = _looks_shuffled(skim)
         # Only where one bit selects do deadlines say for sure which tasks a part can hold.
         pure = window.mask in (CalendarFilter.DUE, CalendarFilter.DUE_DATE) and len(located) == len(
@@ -785,6 +830,8 @@ class CalendarWalk(Generic[T]):
                     parent_ids=ids,
                     parent_sample=frozenset(inside) if shuffled else frozenset(),
                     ignored=pure and len(inside) < len(located),
+                    parent_repeated=repeated,
+                    family=family,
                 )
             )
         return result

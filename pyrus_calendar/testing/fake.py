@@ -196,6 +196,11 @@ class _Index:
         return ids
 
 
+# The window of a server that ignores the one asked (honours_window=False).
+_FAR_PAST: Final = datetime(1, 1, 2, tzinfo=UTC)
+_FAR_FUTURE: Final = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 @dataclass
 class _Counters:
     logins: int = 0
@@ -228,6 +233,11 @@ class FakePyrusServer(FakeServer):
       short page can say ``has_more`` and splitting need not make it false.
     - ``meetings_capped``: ``item_count`` also caps the meetings, and ``has_more`` is then
       true when meetings were cut too (default ``False``: every meeting of the window).
+    - ``honours_window=False``: the tasks are chosen as if ``start_date_utc`` and
+      ``end_date_utc`` were not sent (the mask still counts), so every window answers with
+      the same tasks and the same ``has_more`` (a broken server or proxy cache).
+
+    :meth:`glitch_next` makes a passing glitch: answers of ``tasks: []`` with ``has_more``.
     """
 
     #: The login of the one user a server made without ``users`` has.
@@ -244,6 +254,7 @@ class FakePyrusServer(FakeServer):
         due_date_bounds: Bounds = "closed",
         has_more: HasMore = "after_access",
         meetings_capped: bool = False,
+        honours_window: bool = True,
         rate_limit: int | None = 5000,
         rate_period: float = 600.0,
         max_tokens: int | None = None,
@@ -269,6 +280,9 @@ class FakePyrusServer(FakeServer):
         self.has_more = has_more
         self._meetings_capped = False
         self.meetings_capped = meetings_capped
+        self._honours_window = True
+        self.honours_window = honours_window
+        self._glitches = 0  # answers left to give as tasks [] with has_more (glitch_next)
         self.set_rate_limit(rate_limit, rate_period)
         self.max_tokens = max_tokens
         self.send_api_url = send_api_url
@@ -347,6 +361,29 @@ class FakePyrusServer(FakeServer):
     @meetings_capped.setter
     def meetings_capped(self, value: bool) -> None:
         self._meetings_capped = require_bool(value, "meetings_capped")
+
+    @property
+    def honours_window(self) -> bool:
+        """Whether the tasks answered are those of the window asked (``False``: of any)."""
+        return self._honours_window
+
+    @honours_window.setter
+    def honours_window(self, value: bool) -> None:
+        self._honours_window = require_bool(value, "honours_window")
+
+    def glitch_next(self, count: int = 1, *, after: int = 0) -> None:
+        """Answer the next ``count`` ``/calendar`` requests with no tasks (and no meetings)
+        and ``has_more: true``, then behave again. ``after``: once this many more
+        ``/calendar`` requests have been answered (0: from the next one)."""
+        count = require_int(count, "count")
+        if require_int(after, "after") == 0:
+            self._glitches += count
+            return
+
+        def start() -> None:
+            self._glitches += count
+
+        self._scheduled.append((self.counters.calendar_requests + after, start))
 
     def add_user(self, login: str, security_key: str, *, person_id: int | None = None) -> None:
         """Let ``login`` log in with ``security_key``."""
@@ -605,7 +642,17 @@ class FakePyrusServer(FakeServer):
         self.counters.calendar_requests += 1
         mask_count = self.counters.per_mask
         mask_count[query.mask] = mask_count.get(query.mask, 0) + 1
-        window = self._window(query.start, query.end, query.mask)
+        if self._glitches:
+            self._glitches -= 1
+            self._run_scheduled()
+            glitch: dict[str, Any] = {"tasks": [], "has_more": True}
+            if query.meetings:
+                glitch["meetings"] = []
+            return json_response(glitch, headers=headers)
+        if self._honours_window:
+            window = self._window(query.start, query.end, query.mask)
+        else:
+            window = self._window(_FAR_PAST, _FAR_FUTURE, query.mask)
         selected = self._select(window)
         matching = [task for task in selected if task.involved or query.all_accessed]
         counted = len(selected) if self._has_more == "before_access" else len(matching)

@@ -277,3 +277,74 @@ def test_bad_walk_arguments_fail_before_any_request() -> None:
         client.iter_meetings(start, start + timedelta(days=1), item_count="5")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="end"):
         client.walk(start, start)
+
+
+# ---- a broken has_more: a passing glitch, a server that ignores the window ----------------
+
+
+@pytest.mark.parametrize("after", [0, 1, 3])
+async def test_an_empty_page_with_has_more_once_is_asked_again_and_nothing_is_lost(
+    after: int,
+) -> None:
+    """One answer of ``tasks: []`` with ``has_more`` (the first, or a part's), then the
+    server behaves: the walk asks that window once more and finds everything."""
+    async with FakePyrusServer(seed=11) as server:
+        server.add_tasks(crowded_hours(450))
+        async with client_for(server) as client:
+            honest = client.iter_calendar(DAY, NEXT_DAY, filters="due")
+            expected = sorted(await ids_of(honest))
+            server.glitch_next(1, after=after)
+            walk = client.iter_calendar(DAY, NEXT_DAY, filters="due")
+            got = await ids_of(walk)
+    assert expected == list(range(1, 451))
+    assert sorted(got) == expected
+    assert walk.incomplete == []
+    assert walk.requests == honest.requests + 1  # one more try, no more
+
+
+async def test_an_empty_page_with_has_more_that_stays_is_reported_not_retried_forever() -> None:
+    async with FakePyrusServer(seed=12) as server:
+        server.add_tasks(crowded_hours(60))
+        server.glitch_next(50)
+        async with client_for(server) as client:
+            walk = client.iter_calendar(DAY, NEXT_DAY, filters="due")
+            with pytest.raises(IncompleteResultsError, match="short page of 0"):
+                await ids_of(walk)
+    assert walk.requests == 2
+
+
+async def test_a_glitch_in_a_meetings_window_loses_no_meeting() -> None:
+    async with FakePyrusServer(seed=13) as server:
+        for i in range(1, 31):
+            server.add_meeting(Meeting(id=i, start_time=DAY + timedelta(minutes=40 * i)))
+        server.glitch_next(1)
+        async with client_for(server) as client:
+            walk = client.iter_meetings(DAY, NEXT_DAY)
+            meetings = [m.id async for m in walk]
+    assert meetings == list(range(1, 31))
+    assert walk.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("filters", "with_due"),
+    [("reminded", False), ("due", True), ("due_for_current_step", False), (None, False)],
+)
+async def test_a_server_that_ignores_the_window_stops_within_a_few_dozen_requests(
+    filters: str | None, with_due: bool
+) -> None:
+    """The same 100 tasks with has_more for every window (the fake, ``honours_window=False``),
+    tasks with or without a ``due`` to place them: the loss is raised, soon."""
+    start = DAY + timedelta(hours=9)
+    async with FakePyrusServer(seed=14, honours_window=False) as server:
+        for i in range(1, 301):
+            moment = start + timedelta(seconds=11 * i)
+            task = task_due(i, moment) if with_due else Task(id=i)
+            server.add_task(task, step_due=moment, reminders=[moment])
+        async with client_for(server) as client:
+            chosen: dict[str, Any] = {} if filters is None else {"filters": filters}
+            walk = client.iter_calendar(start, start + timedelta(hours=1), **chosen)
+            got: list[int] = []
+            with pytest.raises(IncompleteResultsError, match="same tasks"):
+                await collect(walk, got)
+    assert len(got) == len(set(got)) >= 100  # what the pages held was yielded, once
+    assert walk.requests == server.counters.calendar_requests <= 40
