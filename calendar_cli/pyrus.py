@@ -43,7 +43,7 @@ from .common import (
     write_listing,
 )
 from .feeding import add_feed_options, check_feed_options, run_feed
-from .syncing import add_sync_options, check_sync_options
+from .syncing import CALDAV_URL_HELP, add_sync_options, check_sync_options
 from .watching import add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -66,6 +66,13 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     watching = args.command in ("watch", "feed", "sync")
     if args.command == "sync":
         check_sync_options(args)
+        if args.target == "r7" and not args.demo:
+            if args.calendar is None:
+                raise ValueError("sync r7 needs --calendar ID (its ids: r7cal calendars list)")
+            from .r7 import r7_credentials
+
+            r7_credentials(target_of=_SYNC_R7)  # a missing one is named before the state file
+
     if args.command == "feed":
         check_feed_options(args)
     if watching and output_mode(args) == "ics":
@@ -92,7 +99,14 @@ async def execute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "security_key": server.DEFAULT_SECURITY_KEY,
             }
             # Said before the command's first line; an error of bad input comes alone.
-            notice = Notice(err, PROGRAM, "demo: a fake Pyrus server with sample data")
+            text = "demo: a fake Pyrus server with sample data"
+            if args.command == "sync":
+                text += (
+                    ", synced into a fake R7 server"
+                    if args.target == "r7"
+                    else "; the CalDAV calendar is real"
+                )
+            notice = Notice(err, PROGRAM, text)
             out, err = notice.before(out), notice.before(err)
         else:
             options = _credentials(args)
@@ -177,6 +191,9 @@ def _watch_of(
     )
 
 
+_SYNC_R7 = f"{PROGRAM} sync r7"
+
+
 async def _sync(
     pyrus: PyrusClient,
     state: SqliteWatchState | None,
@@ -190,15 +207,27 @@ async def _sync(
 
     from calendar_bridge.sync import R7Target
 
-    from .r7 import r7_client, r7_credentials
+    from .r7 import Credentials, r7_client, r7_credentials
     from .syncing import caldav_target, make_sync, run_sync
 
     if args.target == "caldav":
         target = caldav_target(args.calendar_url, args)
     else:
-        # The same R7_* variables and transport options as the r7cal tool.
-        r7 = await stack.enter_async_context(r7_client(r7_credentials(), args))
-        target = R7Target(r7, args.calendar)
+        calendar = args.calendar
+        credentials: Credentials
+        if args.demo:
+            # The demo's target is as fake as its source (``--demo`` needs no account).
+            from r7cal.testing.demo import DEMO_LOGIN, DEMO_USERS, demo_server
+
+            server = await stack.enter_async_context(demo_server())
+            credentials = (server.url, DEMO_LOGIN, DEMO_USERS[DEMO_LOGIN], None)
+            if calendar is None:
+                calendar = server.user(DEMO_LOGIN).main_calendar_id
+        else:
+            # The same R7_* variables and transport options as the r7cal tool.
+            credentials = r7_credentials(target_of=_SYNC_R7)
+        r7 = await stack.enter_async_context(r7_client(credentials, args))
+        target = R7Target(r7, calendar)
     mask, meetings, everyone = args.filter, args.meetings, args.all_accessed
     sync = make_sync(
         lambda start, end: (
@@ -441,14 +470,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     targets = sync.add_subparsers(dest="target", required=True)
     into_caldav = targets.add_parser("caldav", help="a CalDAV calendar collection")
-    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
-    into_r7 = targets.add_parser("r7", help="an R7 calendar (R7_BASE_URL, R7_LOGIN, ...)")
-    into_r7.add_argument("--calendar", type=id_argument, required=True, metavar="ID")
-    for into in (into_caldav, into_r7):
+    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL", help=CALDAV_URL_HELP)
+    into_r7 = targets.add_parser(
+        "r7",
+        help="an R7 calendar (R7_BASE_URL, R7_LOGIN, ...)",
+        description="mirror the rolling window into an R7 calendar: the R7 server and its "
+        "credentials come from R7_BASE_URL, R7_LOGIN and R7_PASSWORD (or R7_TOKEN); with "
+        "--demo, from an embedded fake R7 server",
+    )
+    into_r7.add_argument(
+        "--calendar",
+        type=id_argument,
+        metavar="ID",
+        help="the R7 calendar to write into (its ids: r7cal calendars list); required but "
+        "with --demo, where it is the fake's main calendar",
+    )
+    for into, caldav in ((into_caldav, True), (into_r7, False)):
         _add_options(into, nested=True)
         _add_selection(into)
         into.add_argument("--meetings", action="store_true", help="meetings too")
-        add_sync_options(into)
+        add_sync_options(into, caldav=caldav)
     return parser
 
 

@@ -43,7 +43,7 @@ from .common import (
     write_output,
 )
 from .feeding import add_feed_options, check_feed_options, run_feed
-from .syncing import add_sync_options, check_sync_options
+from .syncing import CALDAV_URL_HELP, add_sync_options, check_sync_options
 from .watching import add_watch_options, open_state, run_watch
 
 __all__ = ["build_parser", "main"]
@@ -113,13 +113,18 @@ def r7_credentials(
     login: str | None = None,
     password: str | None = None,
     token: str | None = None,
+    *,
+    target_of: str | None = None,
 ) -> Credentials:
-    """The R7 server and credentials: the values given, else the ``R7_*`` variables."""
+    """The R7 server and credentials: the values given, else the ``R7_*`` variables.
+    ``target_of``: the command that writes into R7 (its ``--base-url`` is another server's)."""
     base_url = base_url or env_default("R7_BASE_URL")
     login = login or env_default("R7_LOGIN")
     password = password or env_default("R7_PASSWORD")
     token = token or env_default("R7_TOKEN")
     if not base_url:
+        if target_of is not None:
+            raise ValueError(f"no R7 server for {target_of}: set R7_BASE_URL in the environment")
         raise ValueError("no server: set R7_BASE_URL or pass --base-url (or try --demo)")
     if token is None and (login is None or password is None):
         missing = " and ".join(
@@ -508,12 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     targets = sync.add_subparsers(dest="target", required=True)
     into_caldav = _leaf(targets, "caldav", "a CalDAV calendar collection", _sync_caldav)
-    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL")
+    into_caldav.add_argument("calendar_url", metavar="CALENDAR_URL", help=CALDAV_URL_HELP)
     _calendars_option(
         into_caldav,
         "an R7 calendar id (repeatable; default: every calendar you see when it starts)",
     )
-    add_sync_options(into_caldav)
+    add_sync_options(into_caldav, caldav=True)
     new = _leaf(ev_actions, "create", "create an event", _events_create)
     new.add_argument("name", type=text_argument, help="the event's name")
     new.add_argument("--start", type=when_argument, required=True, help=when_help)

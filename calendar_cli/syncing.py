@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from calendar_bridge.sync import (
     Sync,
@@ -27,6 +27,7 @@ from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, counted, env_default, say
 from .watching import PollLimit, add_watch_options, stop_on_signals
 
 __all__ = [
+    "CALDAV_URL_HELP",
     "WatchFactory",
     "add_sync_options",
     "caldav_target",
@@ -40,9 +41,10 @@ __all__ = [
 WatchFactory = Callable[[Callable[[float], Awaitable[None]]], Watch[Any]]
 
 
-def add_sync_options(parser: argparse.ArgumentParser) -> None:
+def add_sync_options(parser: argparse.ArgumentParser, *, caldav: bool) -> None:
     """The watch's options (``--state``, window, ``--interval``, ``--polls``), then
-    ``--dry-run``, the forces, ``--create-calendar`` and ``--watch``."""
+    ``--dry-run``, the forces, ``--create-calendar`` (``caldav``: a CalDAV target only) and
+    ``--watch``."""
     add_watch_options(parser)
     group = parser.add_argument_group("syncing")
     group.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
@@ -54,9 +56,10 @@ def add_sync_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delete everything synced even when the source lists nothing",
     )
-    group.add_argument(
-        "--create-calendar", action="store_true", help="create the CalDAV calendar if missing"
-    )
+    if caldav:
+        group.add_argument(
+            "--create-calendar", action="store_true", help="create the CalDAV calendar if missing"
+        )
     group.add_argument(
         "--watch",
         action="store_true",
@@ -79,6 +82,13 @@ def check_sync_options(args: argparse.Namespace) -> None:
         from calendar_bridge.sync.caldav import require_caldav
 
         require_caldav()
+
+
+#: the help of a CalDAV target's URL argument
+CALDAV_URL_HELP: Final = (
+    "the CalDAV calendar collection to write into, e.g. https://dav.example.ru/alice/work/ "
+    "(credentials from CALDAV_USERNAME / CALDAV_PASSWORD)"
+)
 
 
 def caldav_target(url: str, args: argparse.Namespace) -> Any:

@@ -109,12 +109,12 @@ class PyrusClient(ClientBase):
 
     def __init__(
         self,
+        base_url: str = CLOUD_API_URL,
         *,
         login: str | None = None,
         security_key: str | Secret | None = None,
         person_id: int | None = None,
         token: str | None = None,
-        base_url: str = CLOUD_API_URL,
         auth_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy | None = None,

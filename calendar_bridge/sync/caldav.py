@@ -11,6 +11,8 @@ is reported as a conflict and left alone unless ``force``.
 from __future__ import annotations
 
 import hashlib
+import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +23,14 @@ from .engine import TAG, UID_PREFIX, Item, SyncConflictError, SyncTargetError, W
 from .state import Entry, Intent
 
 __all__ = ["CalDAVTarget", "require_caldav"]
+
+# What a refused MKCALENDAR most often means (RFC 4791 5.3.1), said after the status.
+_MKCALENDAR_HINTS = {
+    403: " (not allowed to create calendars there)",
+    405: " (something that is not a calendar is already at that URL)",
+    409: " (the collection that would hold it does not exist: check the URL's path; "
+    "Radicale makes a user's own /USER/ at that user's first sign-in)",
+}
 
 _ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 _MKCALENDAR = (
@@ -103,8 +113,9 @@ class CalDAVTarget:
                 body = _MKCALENDAR.format(name=self.url.rstrip("/").rsplit("/", 1)[-1])
                 made = await self._send(self.url, "MKCALENDAR", body, {})
                 if made.status not in (200, 201):
+                    hint = _MKCALENDAR_HINTS.get(made.status, "")
                     raise SyncTargetError(
-                        f"cannot create the calendar {self.url}: HTTP {made.status}"
+                        f"cannot create the calendar {self.url}: HTTP {made.status}{hint}"
                     )
                 return
             if answer.status == 404:
@@ -192,13 +203,18 @@ class CalDAVTarget:
         try:
             return await self._client.request(url, method, body, headers)
         except dav_error as error:
+            if isinstance(error, refused) and getattr(error, "status", None) == 403:
+                raise SyncTargetError(
+                    f"{method} {url}: HTTP 403, not allowed for this account (is the URL "
+                    "a calendar of the user in CALDAV_USERNAME?)"
+                ) from None
             if isinstance(error, refused):
                 raise SyncTargetError(
                     f"{self.url} refused the credentials (set CALDAV_USERNAME / CALDAV_PASSWORD)"
                 ) from None
             raise SyncTargetError(f"{method} {url}: {type(error).__name__}") from None
         except OSError as error:
-            raise SyncTargetError(f"cannot reach {self.url}: {error}") from None
+            raise SyncTargetError(f"cannot reach {self.url}: {_why_unreachable(error)}") from None
 
     async def _put(self, href: str, item: Item, condition: dict[str, str]) -> Any:
         self.writes += 1
@@ -239,3 +255,25 @@ def _body(answer: Any) -> bytes:
 
 def _unfolded(text: bytes) -> bytes:
     return text.replace(b"\r\n", b"\n").replace(b"\n ", b"")
+
+
+def _why_unreachable(error: BaseException) -> str:
+    """The root of a connection failure in a few words: the HTTP library under caldav wraps
+    it in pools and connection objects whose reprs mean nothing to a user."""
+    root, seen = error, 0
+    while seen < 10:
+        below = root.__cause__ or root.__context__ or getattr(root, "reason", None)
+        if not isinstance(below, BaseException):
+            break
+        root, seen = below, seen + 1
+    if isinstance(root, socket.gaierror):
+        return "host name not found"
+    if isinstance(root, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(root, ssl.SSLError) or "SSL" in type(root).__name__:
+        return f"TLS failed ({type(root).__name__})"
+    if isinstance(root, TimeoutError) or "Timeout" in type(root).__name__:
+        return "no answer in time"
+    if isinstance(root, OSError) and root.strerror:
+        return root.strerror
+    return type(root).__name__

@@ -268,6 +268,12 @@ class FakeR7Server(FakeServer):
 
     # ---- routes --------------------------------------------------------------------------
 
+    @property
+    def api_url(self) -> str:
+        """The URL to give a client as ``base_url``: the server's root, as with a real R7
+        (the Pyrus fake's has the same name, so tests read alike for both)."""
+        return self.url
+
     def setup_routes(self, app: web.Application) -> None:
         """The R7 endpoints of the spec, plus :data:`REFRESH_PATH`."""
         app.router.add_post("/api/v2/auth/Login", self._login)

@@ -9,6 +9,8 @@ import aiohttp
 import msgspec
 import pytest
 
+from pyrus_calendar import PyrusClient
+from pyrus_calendar.testing import FakePyrusServer
 from r7cal import AuthenticationError, BadRequestError, R7Client
 from r7cal.testing import FakeR7Server
 
@@ -143,3 +145,28 @@ async def test_the_default_user_is_named_as_on_the_pyrus_fake() -> None:
         login, password = FakeR7Server.DEFAULT_LOGIN, FakeR7Server.DEFAULT_PASSWORD
         async with R7Client(server.url, login=login, password=password) as r7:
             assert [c.owner_id for c in await r7.calendars.list()] == [server.user(login).id]
+
+
+async def test_both_fakes_and_both_clients_are_pointed_alike() -> None:
+    """``server.api_url`` is what either client takes as ``base_url``, given first or by name."""
+    async with FakeR7Server() as r7_server, FakePyrusServer() as pyrus_server:
+        assert r7_server.api_url == r7_server.url
+        r7_options = {"login": r7_server.DEFAULT_LOGIN, "password": r7_server.DEFAULT_PASSWORD}
+        pyrus_options = {
+            "login": pyrus_server.DEFAULT_LOGIN,
+            "security_key": pyrus_server.DEFAULT_SECURITY_KEY,
+        }
+        for r7 in (
+            R7Client(r7_server.api_url, **r7_options),
+            R7Client(base_url=r7_server.api_url, **r7_options),
+        ):
+            async with r7:
+                assert len(await r7.calendars.list()) == 1
+        for pyrus in (
+            PyrusClient(pyrus_server.api_url, **pyrus_options),
+            PyrusClient(base_url=pyrus_server.api_url, **pyrus_options),
+        ):
+            async with pyrus:
+                day = datetime(2026, 12, 8, tzinfo=UTC)
+                assert (await pyrus.calendar(day, day + timedelta(days=1))).tasks == []
+    assert pyrus_server.counters.logins == 2

@@ -60,7 +60,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _radicale(folder: Path, *, auth: bool) -> Iterator[Radicale]:
+def radicale_running(folder: Path, *, auth: bool, rights: str | None = None) -> Iterator[Radicale]:
+    """A Radicale on a free port for the ``with`` block (``rights``: its rights type)."""
     port = _free_port()
     command = [
         sys.executable,
@@ -80,6 +81,8 @@ def _radicale(folder: Path, *, auth: bool) -> Iterator[Radicale]:
         command += ["--auth-htpasswd-encryption", "plain"]
     else:
         command += ["--auth-type", "none"]
+    if rights is not None:
+        command += ["--rights-type", rights]
     log = (folder / "radicale.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -106,14 +109,14 @@ def _radicale(folder: Path, *, auth: bool) -> Iterator[Radicale]:
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[Radicale]:
     """Radicale without authentication (any user name is accepted)."""
-    with _radicale(tmp_path, auth=False) as server:
+    with radicale_running(tmp_path, auth=False) as server:
         yield server
 
 
 @pytest.fixture
 def radicale_auth(tmp_path: Path) -> Iterator[Radicale]:
     """Radicale with one htpasswd user (``USER`` / ``PASSWORD``)."""
-    with _radicale(tmp_path, auth=True) as server:
+    with radicale_running(tmp_path, auth=True) as server:
         yield server
 
 

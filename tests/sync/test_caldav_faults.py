@@ -4,6 +4,9 @@ credentials, a missing calendar and a state from another source fail before any 
 
 from __future__ import annotations
 
+import itertools
+import socket
+import ssl
 from pathlib import Path
 
 import pytest
@@ -19,10 +22,11 @@ from calendar_bridge.sync import (
     SyncTargetError,
     Written,
 )
+from calendar_bridge.sync.caldav import _why_unreachable
 from pyrus_calendar.testing import FakePyrusServer
 from tests.pyrus_calendar.support import client_for
 
-from .conftest import PASSWORD, USER, Radicale
+from .conftest import PASSWORD, USER, Radicale, radicale_running
 from .support import HOUR, NOW, pyrus_sync, task
 
 
@@ -195,8 +199,50 @@ async def test_a_wrong_url_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match="credentials"):
         CalDAVTarget("http://bob:pw@127.0.0.1:1/cal/")
     target = CalDAVTarget("http://127.0.0.1:9/cal/")  # nothing listens on the discard port
-    with pytest.raises(SyncTargetError, match=r"cannot reach|127\.0\.0\.1:9"):
+    with pytest.raises(SyncTargetError) as caught:
         await target.open()
+    # the reason in a few words, not the HTTP library's pools and object addresses
+    assert str(caught.value) == "cannot reach http://127.0.0.1:9/cal/: connection refused"
+
+
+def _chain(*errors: BaseException) -> BaseException:
+    for outer, inner in itertools.pairwise(errors):
+        outer.__cause__ = inner
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("root", "reason"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "host name not found"),
+        (ConnectionRefusedError(111, "Connect call failed"), "connection refused"),
+        (TimeoutError(), "no answer in time"),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), "TLS failed"),
+        (OSError(113, "No route to host"), "No route to host"),
+    ],
+)
+def test_an_unreachable_server_is_named_by_its_root_cause(root: OSError, reason: str) -> None:
+    wrapped = _chain(OSError("AsyncHTTPConnectionPool(...) object at 0x7f00"), ValueError(), root)
+    assert _why_unreachable(wrapped).startswith(reason)
+
+
+async def test_a_calendar_in_a_missing_folder_gets_a_hint(tmp_path: Path) -> None:
+    # Any signed-in user may write anywhere, but another user's home does not exist yet:
+    # the collection that would hold the calendar is missing, and Radicale answers 409.
+    with radicale_running(tmp_path, auth=False, rights="authenticated") as radicale:
+        url = f"{radicale.base}/someone-else/work/"
+        made = CalDAVTarget(url, username=USER, password=PASSWORD, create_calendar=True)
+        with pytest.raises(SyncTargetError, match=r"HTTP 409 \(the collection that would hold"):
+            await made.open()
+
+
+async def test_a_url_the_account_may_not_use_is_not_called_wrong_credentials(
+    radicale_auth: Radicale,
+) -> None:
+    url = radicale_auth.calendar_url("no-such-folder/work")  # deeper than Radicale allows
+    made = CalDAVTarget(url, username=USER, password=PASSWORD, create_calendar=True)
+    with pytest.raises(SyncTargetError, match="HTTP 403, not allowed for this account"):
+        await made.open()
 
 
 async def test_a_state_from_another_source_is_refused(radicale: Radicale, tmp_path: Path) -> None:

@@ -99,3 +99,57 @@ def test_polls_without_watch_is_refused_before_any_request(
     ]
     assert not state.exists()
     assert radicale_auth.events() == {}
+
+
+def test_demo_sync_into_r7_writes_into_a_fake_r7_without_an_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("R7_BASE_URL", "R7_LOGIN", "R7_PASSWORD", "R7_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = _run("sync", "r7", "--state", str(tmp_path / "state.db"))
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert lines[0] == (
+        "pyrus-calendar: demo: a fake Pyrus server with sample data, synced into a fake R7 server"
+    )
+    assert re.fullmatch(
+        r"pyrus-calendar: [1-9]\d* created, 0 updated, 0 deleted, 0 unchanged", lines[-1]
+    )
+
+
+def test_sync_r7_without_the_demo_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("R7_BASE_URL", "R7_LOGIN", "R7_PASSWORD", "R7_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYRUS_LOGIN", "bot@example.com")
+    monkeypatch.setenv("PYRUS_SECURITY_KEY", "not-used")
+    state = tmp_path / "state.db"
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["sync", "r7", "--state", str(state)], stdout=out, stderr=err)
+    assert (code, err.getvalue()) == (
+        2,
+        "pyrus-calendar: invalid input: sync r7 needs --calendar ID "
+        "(its ids: r7cal calendars list)\n",
+    )
+    err = io.StringIO()
+    code = main(["sync", "r7", "--calendar", "5", "--state", str(state)], stdout=out, stderr=err)
+    assert code == 2
+    # not "--base-url" (that is the Pyrus server here) nor "try --demo"
+    assert err.getvalue() == (
+        "pyrus-calendar: invalid input: no R7 server for pyrus-calendar sync r7: "
+        "set R7_BASE_URL in the environment\n"
+    )
+    assert not state.exists()  # refused before the state file was made
+
+
+def test_each_sync_target_offers_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    helps = {}
+    for target in ("caldav", "r7"):
+        out = io.StringIO()
+        assert main(["sync", target, "--help"], stdout=out) == 0
+        helps[target] = " ".join((out.getvalue() + capsys.readouterr().out).split())
+    assert "--create-calendar" in helps["caldav"]
+    assert "--create-calendar" not in helps["r7"]
+    assert "CALENDAR_URL the CalDAV calendar collection to write into" in helps["caldav"]
+    assert "--calendar ID the R7 calendar to write into" in helps["r7"]
