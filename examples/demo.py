@@ -24,7 +24,6 @@ from typing import TextIO
 import aiohttp
 
 from calendar_bridge.ical import Exportable, build_calendar
-from calendar_cli.common import format_when, render_table
 from calendar_transport.local_time import local_zone
 from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
 from pyrus_calendar.testing import demo as pyrus_demo
@@ -66,6 +65,24 @@ def _sort_key(task: Task) -> datetime:
     if isinstance(when, date):
         return datetime(when.year, when.month, when.day, tzinfo=UTC)
     return datetime.max.replace(tzinfo=UTC)
+
+
+def format_when(value: datetime | date | None) -> str:
+    """A date as it is; a moment in the local zone, to the minute."""
+    if isinstance(value, datetime):
+        return value.astimezone(local_zone()).isoformat(sep=" ", timespec="minutes")[:16]
+    return "" if value is None else value.isoformat()
+
+
+def render_table(rows: Sequence[Sequence[str]], headers: Sequence[str], cut: int = 40) -> str:
+    """An aligned plain-text table; a cell longer than ``cut`` ends in an ellipsis."""
+    cells = [[c if len(c) <= cut else c[: cut - 1] + "…" for c in row] for row in rows]
+    sizes = [max(len(cell) for cell in column) for column in zip(headers, *cells, strict=True)]
+    lines = [headers, ["-" * size for size in sizes], *cells]
+    return "\n".join(
+        "  ".join(cell.ljust(size) for cell, size in zip(line, sizes, strict=True)).rstrip()
+        for line in lines
+    )
 
 
 def _shortened(rows: list[list[str]], headers: list[str]) -> str:
