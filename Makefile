@@ -43,7 +43,7 @@ test: $(VENV)/.stamp-test $(LATEST)/.stamp redis-server
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy --strict calendar_transport r7cal pyrus_calendar calendar_cli calendar_bridge \
+	$(VENV)/bin/mypy --strict calendar_transport calendar_watch r7cal pyrus_calendar calendar_cli calendar_bridge \
 		tests/typing
 
 # The docs tools get a venv of their own, so `make test` never installs them.

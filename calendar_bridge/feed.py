@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from calendar_transport.watch import Change, Mark, Record, SnapshotDelta, Watch, WatchStateError
-from calendar_transport.watch.engine import Clock, Sleep
+from calendar_watch import Change, Mark, Record, SnapshotDelta, Watch, WatchStateError
+from calendar_watch.engine import Clock, Sleep
 
 from .ical import assemble_calendar, require_icalendar, to_ical
 

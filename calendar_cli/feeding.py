@@ -9,7 +9,7 @@ import errno
 from typing import Any, TextIO
 
 from calendar_bridge.feed import FeedServer, FeedStateError, WatchFactory
-from calendar_transport.watch import WatchStateError
+from calendar_watch import WatchStateError
 
 from .common import EXIT_OK, counted, say, text_argument
 from .watching import PollLimit, add_watch_options, stop_on_signals

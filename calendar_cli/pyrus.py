@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from calendar_transport.watch import SqliteWatchState, Watch
+from calendar_watch import SqliteWatchState, Watch
 from pyrus_calendar.auth import CLOUD_API_URL
 from pyrus_calendar.client import MAX_ITEM_COUNT, PyrusClient
 from pyrus_calendar.filters import CalendarFilter

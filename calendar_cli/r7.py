@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from calendar_transport.watch.engine import Watch, check_watch
+from calendar_watch.engine import Watch, check_watch
 from r7cal.client import R7Client
 from r7cal.events import DEFAULT_WINDOW, MAX_WINDOWS
 from r7cal.models import AccessLevel, Calendar, Event

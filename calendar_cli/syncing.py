@@ -21,7 +21,7 @@ from calendar_bridge.sync import (
     SyncTargetError,
 )
 from calendar_bridge.sync.engine import Fetch
-from calendar_transport.watch import Watch
+from calendar_watch import Watch
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, counted, env_default, say
 from .watching import PollLimit, add_watch_options, stop_on_signals

@@ -10,8 +10,8 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from calendar_transport.watch import Change, SqliteWatchState, Watch, WatchStateError
-from calendar_transport.watch.replicas import next_change
+from calendar_watch import Change, SqliteWatchState, Watch, WatchStateError
+from calendar_watch.replicas import next_change
 
 from .common import (
     EXIT_OK,

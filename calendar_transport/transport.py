@@ -372,16 +372,6 @@ class Transport:
     def base_url(self, url: str) -> None:
         self._base_url = validate_base_url(url, allow_insecure=self.allow_insecure).rstrip("/")
 
-    @property
-    def attempts(self) -> int:
-        """Deprecated: use ``stats.attempts`` (HTTP attempts sent)."""
-        warnings.warn(
-            "Transport.attempts is deprecated; use Transport.stats.attempts",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.stats.attempts
-
     async def note_rate_limit_wait(self, seconds: float, reason: str) -> None:
         """Count a wait for a rate budget and tell ``hooks.on_rate_limit_wait`` (the rate
         limiters call it; see :class:`~calendar_transport.hooks.RateLimitWaitRecord`)."""

@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from calendar_transport.watch import Change, Watch
-from calendar_transport.watch.replicas import next_change
+from calendar_watch import Change, Watch
+from calendar_watch.replicas import next_change
 from pyrus_calendar import CalendarFilter, Meeting, PyrusClient, Task
 
 logger = logging.getLogger("due_soon_service")

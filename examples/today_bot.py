@@ -35,8 +35,8 @@ from calendar_transport import (
     TransportError,
 )
 from calendar_transport.local_time import local_zone
-from calendar_transport.watch import Change, Watch, WatchState
-from calendar_transport.watch.replicas import WatchLease, WatchRunner
+from calendar_watch import Change, Watch, WatchState
+from calendar_watch.replicas import WatchLease, WatchRunner
 from pyrus_calendar import Meeting, PyrusClient, Task
 from r7cal import Event, R7Client
 

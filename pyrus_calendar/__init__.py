@@ -32,7 +32,6 @@ from calendar_transport import (
     TransportError,
     WrongEventLoopError,
 )
-from calendar_transport.moved import moved_names
 
 from .auth import PyrusAuth
 from .client import MEETING_LOOKBACK, PyrusClient, RateLimit
@@ -113,12 +112,3 @@ __all__ = [
     "WrongEventLoopError",
     "filter_mask",
 ]
-
-# Moved in 0.2; the old names keep working, with a DeprecationWarning, for one release.
-__getattr__ = moved_names(
-    __name__,
-    {
-        "FakePyrusServer": "pyrus_calendar.testing:FakePyrusServer",
-        "demo_data": "pyrus_calendar.testing.demo",
-    },
-)

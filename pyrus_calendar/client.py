@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Final, Literal, TypeVar, overload
@@ -29,8 +28,8 @@ from calendar_transport.transport import (
     ParamValue,
     validate_base_url,
 )
-from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
 from calendar_transport.window import TimeWindow
+from calendar_watch.engine import Clock, Sleep, StateLike, Watch, default_name
 
 from ._wire import error_envelope
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
@@ -206,24 +205,6 @@ class PyrusClient(ClientBase):
 
     async def _waited(self, seconds: float, reason: str) -> None:
         await self.transport.note_rate_limit_wait(seconds, reason)
-
-    @property
-    def attempts(self) -> int:
-        """Deprecated: use ``stats.attempts``."""
-        _deprecated("attempts", "stats.attempts")
-        return self.stats.attempts
-
-    @property
-    def logins(self) -> int:
-        """Deprecated: use ``stats.logins``."""
-        _deprecated("logins", "stats.logins")
-        return self.stats.logins
-
-    @property
-    def calendar_requests(self) -> int:
-        """Deprecated: use ``stats.calendar_requests``."""
-        _deprecated("calendar_requests", "stats.calendar_requests")
-        return self.stats.calendar_requests
 
     async def login(self) -> LoginInfo:
         """Log in now and say who as (other calls log in on their own when they need to).
@@ -433,11 +414,11 @@ class PyrusClient(ClientBase):
     ) -> Watch[Task] | Watch[Task | Meeting]:
         """The changes of the calendar's rolling window, polled every ``interval`` seconds.
 
-        Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
-        :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
+        Returns a :class:`~calendar_watch.Watch`: an async iterator of
+        :class:`~calendar_watch.Change` records (``added``, ``changed``,
         ``removed``; tasks, and meetings with ``include_meetings=True``) for the window
         ``[now - lookback, now + horizon)``; use it in ``async with``. ``state``: a path (an
-        SQLite file, kept across restarts), a :class:`~calendar_transport.watch.WatchState`,
+        SQLite file, kept across restarts), a :class:`~calendar_watch.WatchState`,
         or ``None`` (memory). ``kinds``: report only these kinds. ``name``: the watch's name
         in the state (by default made of the server, login and query). ``clock`` / ``sleep``:
         what tells the time and waits (tests pass their own). Delivery is at-least-once:
@@ -589,14 +570,6 @@ class _Tasks(msgspec.Struct):
 
 class _Meetings(msgspec.Struct):
     meetings: list[Meeting] = msgspec.field(default_factory=list)
-
-
-def _deprecated(name: str, instead: str) -> None:
-    warnings.warn(
-        f"PyrusClient.{name} is deprecated; use PyrusClient.{instead}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
 
 
 def _limiter(

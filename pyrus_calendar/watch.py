@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from calendar_transport.watch.engine import Observed, content_hash
+from calendar_watch.engine import Observed, content_hash
 
 from .filters import CalendarFilter
 from .models import Meeting, Task

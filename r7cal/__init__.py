@@ -32,7 +32,6 @@ from calendar_transport import (
     TransportError,
     WrongEventLoopError,
 )
-from calendar_transport.moved import moved_names
 
 from .auth import R7Auth, R7LoginInfo
 from .calendars import Calendars
@@ -88,8 +87,3 @@ __all__ = [
     "User",
     "WrongEventLoopError",
 ]
-
-# Moved in 0.2; the old names keep working, with a DeprecationWarning, for one release.
-__getattr__ = moved_names(
-    __name__, {"FakeR7Server": "r7cal.testing:FakeR7Server", "demo_data": "r7cal.testing.demo"}
-)

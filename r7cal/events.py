@@ -16,8 +16,8 @@ from calendar_transport.checks import (
     require_range,
     require_text,
 )
-from calendar_transport.watch.engine import Clock, Sleep, StateLike, Watch, default_name
 from calendar_transport.window import TimeWindow
+from calendar_watch.engine import Clock, Sleep, StateLike, Watch, default_name
 
 from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datetime
 from .models import Event
@@ -205,11 +205,11 @@ class Events:
     ) -> Watch[Event]:
         """The changes of ``calendar_ids``' events in a rolling window, every ``interval`` s.
 
-        Returns a :class:`~calendar_transport.watch.Watch`: an async iterator of
-        :class:`~calendar_transport.watch.Change` records (``added``, ``changed``,
+        Returns a :class:`~calendar_watch.Watch`: an async iterator of
+        :class:`~calendar_watch.Change` records (``added``, ``changed``,
         ``removed``) for ``[now - lookback, now + horizon)``, listed ``window`` by ``window``;
         use it in ``async with``. ``state``: a path (an SQLite file, kept across restarts), a
-        :class:`~calendar_transport.watch.WatchState`, or ``None`` (memory). ``kinds``,
+        :class:`~calendar_watch.WatchState`, or ``None`` (memory). ``kinds``,
         ``name``, ``clock``, ``sleep``: as for ``PyrusClient.watch``. Delivery is
         at-least-once: see the README's "Watching for changes". Checked on this call.
         """

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import msgspec
 
-from calendar_transport.watch.engine import Observed, content_hash
+from calendar_watch.engine import Observed, content_hash
 
 from .models import Event
 

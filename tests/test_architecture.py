@@ -7,7 +7,6 @@ import ast
 import importlib.util
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: package -> the project packages it may import (besides itself)
 MAY_IMPORT: dict[str, set[str]] = {
     "calendar_transport": set(),
-    "r7cal": {"calendar_transport"},
-    "pyrus_calendar": {"calendar_transport"},
-    "calendar_bridge": {"calendar_transport", "r7cal", "pyrus_calendar"},
-    "calendar_cli": {"calendar_transport", "r7cal", "pyrus_calendar", "calendar_bridge"},
+    "calendar_watch": {"calendar_transport"},
+    "r7cal": {"calendar_transport", "calendar_watch"},
+    "pyrus_calendar": {"calendar_transport", "calendar_watch"},
+    "calendar_bridge": {"calendar_transport", "calendar_watch", "r7cal", "pyrus_calendar"},
+    "calendar_cli": {
+        "calendar_transport",
+        "calendar_watch",
+        "r7cal",
+        "pyrus_calendar",
+        "calendar_bridge",
+    },
 }
 #: modules allowed one step more: an entry point reaches the layer above it
 ENTRY_POINTS: dict[str, set[str]] = {
@@ -36,7 +42,11 @@ CONFINED: dict[str, tuple[str, ...]] = {
     ),
     # The sync state's Redis layout is the bridge's: its entries and intents are bridge
     # types the transport may not import (it reuses the transport's prefix rule).
-    "redis": ("calendar_transport/redis.py", "calendar_bridge/sync/redis.py"),
+    "redis": (
+        "calendar_transport/redis.py",
+        "calendar_watch/redis.py",
+        "calendar_bridge/sync/redis.py",
+    ),
     "opentelemetry": ("calendar_transport/otel.py",),
     "icalendar": ("calendar_bridge/",),
     "caldav": ("calendar_bridge/sync/caldav.py",),
@@ -114,25 +124,12 @@ def test_importing_the_clients_loads_no_web_server_icalendar_or_fake() -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(
-    ("package", "old", "new"),
-    [
-        ("r7cal", "FakeR7Server", "r7cal.testing"),
-        ("pyrus_calendar", "FakePyrusServer", "pyrus_calendar.testing"),
-    ],
-)
-def test_the_old_fake_names_still_work_with_a_warning(package: str, old: str, new: str) -> None:
-    module, home = __import__(package), __import__(new, fromlist=[old])
-    with pytest.warns(DeprecationWarning, match=f"{package}.{old} moved to {new}.{old}"):
-        moved = getattr(module, old)
-    assert moved is getattr(home, old)
-    with pytest.warns(DeprecationWarning, match=f"{package}.demo_data moved"):
-        demo = getattr(module, "demo_data")  # noqa: B009 - the name is looked up on purpose
-    assert demo.__name__ == f"{new}.demo"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # an unknown name is an AttributeError, not a warning
-        with pytest.raises(AttributeError, match="no attribute 'nope'"):
-            getattr(module, "nope")  # noqa: B009
+@pytest.mark.parametrize("package", ["r7cal", "pyrus_calendar"])
+def test_the_fakes_live_only_in_testing(package: str) -> None:
+    """Nothing is released yet: no shim serves the fakes from the client package."""
+    module = __import__(package)
+    for name in ("FakeR7Server", "FakePyrusServer", "demo_data"):
+        assert not hasattr(module, name), f"{package}.{name}"
 
 
 def test_importing_the_sync_loads_neither_redis_nor_caldav() -> None:

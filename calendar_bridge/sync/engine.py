@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from calendar_transport.errors import CalendarError, IncompleteResultsError
-from calendar_transport.watch import Change
-from calendar_transport.watch.engine import Watch, check_watch
-from calendar_transport.watch.replicas import next_change
+from calendar_watch import Change
+from calendar_watch.engine import Watch, check_watch
+from calendar_watch.replicas import next_change
 from pyrus_calendar.models import Meeting
 
 from ..ical import PRODID, Exportable, require_icalendar, to_ical

@@ -1,4 +1,4 @@
-"""A sync state on Redis, beside the watches' :class:`~calendar_transport.redis.RedisWatchState`
+"""A sync state on Redis, beside the watches' :class:`~calendar_watch.redis.RedisWatchState`
 (same client, same ``prefix``): per sync, its source and target, its status table (one hash
 field per source item) and the intents of an unfinished run. Each run's commit is one
 MULTI/EXEC transaction, so a crash leaves the last committed run or the new one, never half.
@@ -26,7 +26,7 @@ except ImportError as missing:
     raise missing_extra("redis", "the Redis sync state") from missing
 
 from calendar_transport.redis import DEFAULT_PREFIX, check_client, check_prefix
-from calendar_transport.watch.replicas import check_watch_name
+from calendar_watch.replicas import check_watch_name
 
 from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
 
@@ -68,7 +68,7 @@ class RedisSyncState:
     """A :class:`~calendar_bridge.sync.SyncState` on Redis: ``RedisSyncState(redis, "team")``
     keeps the syncs given this state under the name ``name``, on one cluster slot. ``redis``
     is a ``redis.asyncio.Redis`` you own (without ``decode_responses``); ``prefix`` as for
-    :class:`~calendar_transport.redis.RedisWatchState`, so both can share one Redis."""
+    :class:`~calendar_watch.redis.RedisWatchState`, so both can share one Redis."""
 
     def __init__(self, redis: aioredis.Redis, name: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         check_client(redis, binary=True)

@@ -1,5 +1,5 @@
 """A sync state in the watch state's SQLite file: tables of its own (``sync_*``) beside the
-watch's, the file checked by :class:`~calendar_transport.watch.SqliteWatchState` (ours, not
+watch's, the file checked by :class:`~calendar_watch.SqliteWatchState` (ours, not
 newer, not corrupt, writable) before this state touches it. One transaction per run."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, TypeVar
 
-from calendar_transport.watch import SqliteWatchState, WatchStateError
-from calendar_transport.watch.sqlite_thread import SqliteThread, transaction
+from calendar_watch import SqliteWatchState, WatchStateError
+from calendar_watch.sqlite_thread import SqliteThread, transaction
 
 from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
 

@@ -18,7 +18,7 @@ from ical.calendar_stream import IcsCalendarStream
 from multidict import CIMultiDict
 
 from calendar_bridge.feed import FeedServer, FeedStateError
-from calendar_transport.watch import MemoryWatchState
+from calendar_watch import MemoryWatchState
 from pyrus_calendar import Meeting, Task
 from pyrus_calendar.testing import FakePyrusServer
 from tests.pyrus_calendar.support import FAST, client_for

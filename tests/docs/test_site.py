@@ -16,6 +16,7 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 PACKAGES = (
     "calendar_transport",
+    "calendar_watch",
     "r7cal",
     "r7cal.testing",
     "pyrus_calendar",

@@ -13,7 +13,7 @@ import aiohttp
 import icalendar
 import pytest
 
-from calendar_transport.watch import Change
+from calendar_watch import Change
 from examples import demo, due_soon_service, today_bot
 from pyrus_calendar import Meeting, MeetingJoinParameters, PyrusClient, Task
 from pyrus_calendar.testing import FakePyrusServer

@@ -1,11 +1,10 @@
-"""``client.stats`` on both clients, the deprecated counters it replaces, and Pyrus'
+"""``client.stats`` on both clients, and Pyrus'
 ``rate_limit_status`` read from the ``X-RateLimit-*`` headers after each call."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from aiohttp import web
 
 from calendar_transport import ClientStats, RateLimitStatus
@@ -56,17 +55,17 @@ async def test_r7_stats_count_attempts_and_logins() -> None:
     assert (r7.stats.logins, r7.stats.calendar_requests) == (1, 0)
 
 
-async def test_the_old_counters_still_answer_with_a_deprecation_warning() -> None:
+async def test_the_counters_live_in_stats_only() -> None:
     async with FakePyrusServer() as server, _pyrus(server) as pyrus:
         await pyrus.calendar(DAY, NEXT_DAY)
-        with pytest.warns(DeprecationWarning, match=r"stats\.attempts"):
-            assert pyrus.attempts == 2
-        with pytest.warns(DeprecationWarning, match=r"stats\.logins"):
-            assert pyrus.logins == 1
-        with pytest.warns(DeprecationWarning, match=r"stats\.calendar_requests"):
-            assert pyrus.calendar_requests == 1
-        with pytest.warns(DeprecationWarning, match=r"stats\.attempts"):
-            assert pyrus.transport.attempts == 2
+        assert (pyrus.stats.attempts, pyrus.stats.logins, pyrus.stats.calendar_requests) == (
+            2,
+            1,
+            1,
+        )
+        for name in ("attempts", "logins", "calendar_requests"):
+            assert not hasattr(pyrus, name), name  # the pre-release aliases are gone
+        assert not hasattr(pyrus.transport, "attempts")
 
 
 async def test_rate_limit_status_follows_each_answer() -> None:

@@ -27,7 +27,7 @@ NOT_SHIPPED = {"tests", "benchmarks", "examples", "docs", "build", "dist"}
 
 def _source_packages() -> dict[str, list[str]]:
     """Every package folder of the tree (one with an ``__init__.py``) -> its modules, as paths
-    relative to the tree (``calendar_transport/watch/engine.py``)."""
+    relative to the tree (``calendar_watch/engine.py``)."""
     packages: dict[str, list[str]] = {}
     for top in sorted(SOURCE.iterdir()):
         shipped = top.name not in NOT_SHIPPED and not top.name.startswith(".")
@@ -68,7 +68,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_the_tree_has_the_packages_this_test_reads() -> None:
     # Guards the test itself: a wrong SOURCE would make every check below pass on nothing.
     packages = _source_packages()
-    assert {"calendar_transport", "calendar_transport/watch", "r7cal/testing"} <= set(packages)
+    assert {"calendar_transport", "calendar_watch", "r7cal/testing"} <= set(packages)
     assert "calendar_transport/transport.py" in packages["calendar_transport"]
 
 

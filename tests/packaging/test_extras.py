@@ -11,6 +11,7 @@ import pytest
 #: (what the user imports or calls, the third-party package it needs, the extra that brings it)
 CASES = [
     ("import calendar_transport.redis", "redis", "redis"),
+    ("import calendar_watch.redis", "redis", "redis"),
     ("import calendar_transport.otel", "opentelemetry", "otel"),
     ("from calendar_bridge.sync import RedisSyncState", "redis", "redis"),
     ("from calendar_bridge.ical import require_icalendar; require_icalendar()", "icalendar", "ics"),

@@ -23,7 +23,7 @@ from calendar_bridge.sync import (
     SyncStateError,
 )
 from calendar_bridge.sync.redis import SYNC_SCHEMA
-from calendar_transport.redis import RedisWatchState
+from calendar_watch.redis import RedisWatchState
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal import R7Client, RetryPolicy
 from r7cal.testing import FakeR7Server

@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from calendar_transport.redis import RedisWatchLeases
-from calendar_transport.watch.replicas import WatchLease, WatchRunner
+from calendar_watch.redis import RedisWatchLeases
+from calendar_watch.replicas import WatchLease, WatchRunner
 
 from .server import free_port
 

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from calendar_transport.redis import (
-    WATCH_SCHEMA,
-    RedisWatchLeases,
-    RedisWatchState,
-    WatchLeaseLostError,
-)
-from calendar_transport.watch import (
+from calendar_watch import (
     Mark,
     MemoryWatchState,
     Record,
@@ -23,6 +17,12 @@ from calendar_transport.watch import (
     WatchConflictError,
     WatchState,
     WatchStateError,
+)
+from calendar_watch.redis import (
+    WATCH_SCHEMA,
+    RedisWatchLeases,
+    RedisWatchState,
+    WatchLeaseLostError,
 )
 
 SEEN = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)

@@ -16,9 +16,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from calendar_transport import RetryPolicy
-from calendar_transport.redis import RedisWatchLeases, RedisWatchState
-from calendar_transport.watch import Change, Watch
-from calendar_transport.watch.replicas import WatchRunner
+from calendar_watch import Change, Watch
+from calendar_watch.redis import RedisWatchLeases, RedisWatchState
+from calendar_watch.replicas import WatchRunner
 from r7cal import Event, R7Client
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_type
 
-from calendar_transport.watch import Watch
+from calendar_watch import Watch
 from pyrus_calendar import Meeting, PyrusClient, Task
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calendar_transport.watch import Change, Watch
+from calendar_watch import Change, Watch
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 

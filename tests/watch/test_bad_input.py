@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from calendar_transport.watch import WatchStateError
+from calendar_watch import WatchStateError
 from pyrus_calendar.testing import FakePyrusServer
 from r7cal import R7Client
 from r7cal.testing import FakeR7Server

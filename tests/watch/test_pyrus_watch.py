@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from calendar_transport.watch import MemoryWatchState
+from calendar_watch import MemoryWatchState
 from pyrus_calendar import Meeting, Task
 from pyrus_calendar.testing import FakePyrusServer
 from pyrus_calendar.testing.fake import BOUNDS, Bounds

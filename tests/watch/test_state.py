@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from calendar_transport.watch import (
+from calendar_watch import (
     Mark,
     MemoryWatchState,
     Record,
@@ -23,8 +23,8 @@ from calendar_transport.watch import (
     WatchState,
     WatchStateError,
 )
-from calendar_transport.watch.sqlite import SCHEMA_VERSION
-from calendar_transport.watch.state import stored_kind
+from calendar_watch.sqlite import SCHEMA_VERSION
+from calendar_watch.state import stored_kind
 
 WHEN = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 :class:`WatchLease` is what a replica asks before it runs a watch: one holder per watch name
 at a time, a claim that lapses ``ttl`` seconds after its last renewal (so a replica that dies
 loses its watches within that time), and a heartbeat that says how many replicas are alive
-(so each takes its fair share). ``calendar_transport.redis.RedisWatchLeases`` is the one for
+(so each takes its fair share). ``calendar_watch.redis.RedisWatchLeases`` is the one for
 replicas on several hosts; its ``RedisWatchState`` refuses a commit from a replica whose
 lease lapsed, so two replicas never both advance one watch.
 

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from ..errors import (
+from calendar_transport.errors import (
     ClientClosedError,
     DecodeError,
     IncompleteResultsError,
@@ -40,6 +40,7 @@ from ..errors import (
     TLSError,
     TransportError,
 )
+
 from .change import KINDS, Change, ChangeKind
 from .replicas import Sleep
 from .sqlite import SqliteWatchState

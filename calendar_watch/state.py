@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ..errors import CalendarError
+from calendar_transport.errors import CalendarError
+
 from .change import KINDS, ChangeKind
 
 __all__ = [

@@ -75,7 +75,7 @@ R = TypeVar("R")
 
 
 class SqliteWatchState:
-    """A :class:`~calendar_transport.watch.WatchState` in the SQLite file at ``path``
+    """A :class:`~calendar_watch.WatchState` in the SQLite file at ``path``
     (created if missing; several watches may share one file)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
