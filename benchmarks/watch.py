@@ -24,7 +24,8 @@ from typing import Any
 
 import msgspec
 
-from calendar_watch import Mark, Record, SnapshotDelta, SqliteWatchState, Watch
+from calendar_watch import SqliteWatchState, Watch
+from calendar_watch.state import Mark, Record, SnapshotDelta
 from pyrus_calendar import PyrusClient, Task
 
 from .data import SPAN_END, SPAN_START, make_tasks

@@ -34,8 +34,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from calendar_watch import Change, Mark, Record, SnapshotDelta, Watch, WatchStateError
+from calendar_watch import Change, Watch, WatchStateError
 from calendar_watch.engine import Clock, Sleep
+from calendar_watch.state import Mark, Record, SnapshotDelta
 
 from .ical import assemble_calendar, require_icalendar, to_ical
 

@@ -1,16 +1,17 @@
-"""The change feed both backends' ``watch()`` methods run on: change records, the state
-protocol with its memory and SQLite states, and the engine that polls a rolling window."""
+"""The change feed both backends' ``watch()`` methods run on: the engine that polls a rolling
+window (:class:`Watch`), the changes it reports (:class:`Change`), and where it keeps what
+it saw (:class:`WatchState`: in memory, in SQLite, or on Redis in ``calendar_watch.redis``).
+
+What a state stores (``Snapshot``, ``Mark``, ``Record``...) is in ``calendar_watch.state``,
+for whoever writes a state of their own; what a backend hands the engine
+(``WatchSource``, ``Observed``) is in ``calendar_watch.engine``.
+"""
 
 from .change import KINDS, Change, ChangeKind
-from .engine import Observed, Watch, WatchSource
+from .engine import Watch
 from .sqlite import SqliteWatchState
 from .state import (
-    Mark,
     MemoryWatchState,
-    Record,
-    Snapshot,
-    SnapshotDelta,
-    StoredChange,
     WatchConflictError,
     WatchState,
     WatchStateError,
@@ -20,17 +21,10 @@ __all__ = [
     "KINDS",
     "Change",
     "ChangeKind",
-    "Mark",
     "MemoryWatchState",
-    "Observed",
-    "Record",
-    "Snapshot",
-    "SnapshotDelta",
     "SqliteWatchState",
-    "StoredChange",
     "Watch",
     "WatchConflictError",
-    "WatchSource",
     "WatchState",
     "WatchStateError",
 ]

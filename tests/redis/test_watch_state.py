@@ -9,11 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from calendar_watch import (
-    Mark,
     MemoryWatchState,
-    Record,
-    SnapshotDelta,
-    StoredChange,
     WatchConflictError,
     WatchState,
     WatchStateError,
@@ -24,6 +20,7 @@ from calendar_watch.redis import (
     RedisWatchState,
     WatchLeaseLostError,
 )
+from calendar_watch.state import Mark, Record, SnapshotDelta, StoredChange
 
 SEEN = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 

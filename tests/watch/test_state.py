@@ -13,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from calendar_watch import (
-    Mark,
     MemoryWatchState,
-    Record,
-    SnapshotDelta,
     SqliteWatchState,
-    StoredChange,
     WatchConflictError,
     WatchState,
     WatchStateError,
 )
 from calendar_watch.sqlite import SCHEMA_VERSION
-from calendar_watch.state import stored_kind
+from calendar_watch.state import Mark, Record, SnapshotDelta, StoredChange, stored_kind
 
 WHEN = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
