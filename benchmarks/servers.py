@@ -139,12 +139,12 @@ class SyntheticPyrusServer(FakePyrusServer):
         self._due_keys = [due for due, _ in self._dues]
 
     async def _calendar(self, request: web.Request) -> web.Response:
-        from pyrus_calendar.testing.fake import _CalendarQuery
+        from pyrus_calendar.testing.fake import CalendarQuery
 
         _login, refusal = self._authorize(request)
         if refusal is not None:
             return refusal
-        query = _CalendarQuery.parse(request.query)
+        query = CalendarQuery.parse(request.query)
         if query.mask != 1:
             return json_response({"error_code": "invalid_request"}, status=400)
         low = bisect.bisect_left(self._due_keys, query.start)

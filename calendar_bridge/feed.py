@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import math
@@ -34,8 +33,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from calendar_transport.checks import require_int
+from calendar_transport.clocks import Now, Sleep
+from calendar_transport.urls import is_loopback
 from calendar_watch import Change, Watch, WatchStateError
-from calendar_watch.engine import Clock, Sleep
 from calendar_watch.state import Mark, Record, SnapshotDelta
 
 from .ical import assemble_calendar, require_icalendar, to_ical
@@ -61,7 +62,7 @@ class WatchFactory(Protocol):
     ``functools.partial(pyrus.watch, state="feed.db", interval=300)``; the feed passes the
     ``clock`` and ``sleep`` it follows the polls with."""
 
-    def __call__(self, *, clock: Clock, sleep: Sleep) -> Watch[Any]:
+    def __call__(self, *, clock: Now, sleep: Sleep) -> Watch[Any]:
         """The watch to publish."""
 
 
@@ -130,7 +131,7 @@ class FeedServer:
         host: str = "127.0.0.1",
         port: int = 0,
         public_url: str | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> None:
         if not callable(watch):
@@ -139,8 +140,7 @@ class FeedServer:
             raise ValueError(f"name must be a non-empty str, got {name!r:.60}")
         if not isinstance(host, str) or not host:
             raise ValueError(f"host must be a non-empty str, got {host!r:.60}")
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"port must be an int in 0..65535, got {port!r:.60}")
+        require_int(port, "port", low=0, high=65535)
         self._public = _check_public_url(public_url)
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be callable, not {type(clock).__name__}")
@@ -150,7 +150,7 @@ class FeedServer:
         self.name = name
         self.host = host
         self.port = port
-        self._clock: Clock = clock or _utcnow
+        self._clock: Now = clock or _utcnow
         self._sleep: Sleep = sleep or asyncio.sleep
         made = watch(clock=self._tick, sleep=self._wait)
         if not isinstance(made, Watch):
@@ -234,7 +234,7 @@ class FeedServer:
         await self._load_book()
         address = runner.addresses[0]
         self.port = int(address[1])
-        if not _is_loopback(self.host):
+        if not is_loopback(self.host):
             logger.warning(
                 "feed listens on %s in plain HTTP: put a reverse proxy with TLS in front", self.host
             )
@@ -501,15 +501,6 @@ def _etag(body: bytes) -> str:
 
 def _http_date(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_public_url(url: object) -> str | None:

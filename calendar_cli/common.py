@@ -43,7 +43,7 @@ from calendar_transport.errors import (
 from calendar_transport.extras import MissingExtraError
 from calendar_transport.local_time import local_zone
 from calendar_transport.retry import RetryPolicy
-from calendar_transport.transport import validate_base_url
+from calendar_transport.urls import validate_base_url
 
 if TYPE_CHECKING:
     from calendar_bridge.ical import Exportable

@@ -3,6 +3,7 @@ name the argument that is wrong."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -40,8 +41,7 @@ def require_range(
 
 def require_id(value: object, name: str) -> int:
     """A positive integer id: ids are put into URLs, so nothing else may pass."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__} {value!r:.40}")
+    value = require_int(value, name)
     if value <= 0:
         raise ValueError(f"{name} must be a positive id, got {value}")
     return value
@@ -68,11 +68,38 @@ def require_text(value: object, name: str, *, max_length: int, optional: bool = 
     return value
 
 
-def require_int(value: object, name: str) -> int:
-    """An int (a bool is refused, though Python counts it as one)."""
+class WrongTypeError(TypeError, ValueError):
+    """An argument of the wrong type: a :class:`TypeError`, and a :class:`ValueError` too,
+    since a bad value of any kind is what a caller catches."""
+
+
+def require_int(
+    value: object, name: str, *, low: int | None = None, high: int | None = None
+) -> int:
+    """An int (a bool is refused, though Python counts it as one), within ``low..high``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        raise WrongTypeError(f"{name} must be an int, not {type(value).__name__} {value!r:.40}")
+    if low is not None and high is not None and not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value}")
     return value
+
+
+def require_seconds(value: object, name: str, *, low: float = 0.0, above: bool = False) -> float:
+    """A finite number of seconds, at least ``low`` (above it, with ``above``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WrongTypeError(f"{name} must be a number of seconds, got {value!r:.40}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < low or (above and value == low):
+        if above and low == 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        bound = f"above {low:g}" if above else f"at least {low:g}"
+        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
+    return float(value)
 
 
 def require_bool(value: object, name: str) -> bool:
@@ -96,11 +123,4 @@ def require_credential(value: object, name: str) -> str | None:
 def require_finite_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
     """A finite number of seconds above 0 (or at least 0 with ``allow_zero``); ``nan``,
     infinities, bools and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number of seconds, got {value!r:.40}")
-    floor = "at least 0" if allow_zero else "positive"
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {floor}, got {value!r}")
-    return float(value)
+    return require_seconds(value, name, above=not allow_zero)

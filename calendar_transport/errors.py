@@ -62,7 +62,7 @@ class ProxyError(TransportError):
     """The proxy could not be reached or refused the connection. Never retried."""
 
 
-class WrongEventLoopError(RuntimeError):
+class WrongEventLoopError(CalendarError, RuntimeError):
     """A client was used from an event loop other than the one it was first used in.
 
     A client (like the ``aiohttp.ClientSession`` under it) belongs to one event loop:

@@ -18,13 +18,15 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import msgspec
 from aiolimiter import AsyncLimiter
 
+from .checks import require_seconds
+from .clocks import Monotonic
 from .extras import missing_extra
 
 try:
@@ -58,18 +60,14 @@ DEFAULT_PREFIX: Final = "calendar"
 # and are raised. A replica left read-only by a failover counts as away.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
 
-Clock = Callable[[], float]
 T = TypeVar("T")
 
 
 class _Health:
     """Whether to ask Redis now: after a failure, not again for ``retry_interval`` seconds."""
 
-    def __init__(self, what: str, retry_interval: float, clock: Clock) -> None:
-        if isinstance(retry_interval, bool) or not isinstance(retry_interval, int | float):
-            raise TypeError("retry_interval must be a number of seconds")
-        if retry_interval < 0:
-            raise ValueError(f"retry_interval must be >= 0, got {retry_interval}")
+    def __init__(self, what: str, retry_interval: float, clock: Monotonic) -> None:
+        require_seconds(retry_interval, "retry_interval")
         self.what = what
         self.retry_interval = float(retry_interval)
         self.clock = clock
@@ -144,15 +142,14 @@ class RedisTokenStore:
         lock_timeout: float = 10.0,
         lock_wait: float | None = None,
         retry_interval: float = 1.0,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
     ) -> None:
         check_client(redis)
         check_prefix(prefix)
         for name, value in (("lock_timeout", lock_timeout), ("lock_wait", lock_wait)):
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+            require_seconds(value, name, above=True)
         self.redis = redis
         self.prefix = prefix
         self.lock_timeout = float(lock_timeout)
@@ -404,15 +401,14 @@ class RedisRateLimit:
         margin: float = 0.1,
         fallback: RateLimit | None = None,
         retry_interval: float = 1.0,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
     ) -> None:
         check_client(redis)
         if not isinstance(rate, RateLimit):
             raise TypeError(f"rate must be a RateLimit, not {type(rate).__name__}")
         if fallback is not None and not isinstance(fallback, RateLimit):
             raise TypeError(f"fallback must be a RateLimit, not {type(fallback).__name__}")
-        if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
-            raise ValueError(f"margin must be a number of seconds >= 0, got {margin!r}")
+        require_seconds(margin, "margin")
         check_prefix(prefix)
         self.redis = redis
         self.rate = rate

@@ -18,7 +18,7 @@ from typing import Final
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .checks import require_finite_positive
+from .checks import require_finite_positive, require_int
 from .errors import APIError, ClientClosedError, ProxyError, TLSError, TransportError
 
 logger = logging.getLogger("calendar_transport")
@@ -54,10 +54,7 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = field(default=frozenset({429, 502, 503, 504}))
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise TypeError(f"attempts must be an int, not {type(self.attempts).__name__}")
-        if self.attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+        require_int(self.attempts, "attempts", low=1)
         for name in ("initial_backoff", "max_backoff", "max_retry_after"):
             require_finite_positive(getattr(self, name), name, allow_zero=True)
         if self.max_backoff < self.initial_backoff:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import itertools
 import logging
 import os
@@ -28,7 +27,7 @@ from tenacity import AsyncRetrying
 
 from . import __version__
 from .auth import TokenAuth
-from .checks import require_bool, require_finite_positive
+from .checks import require_bool, require_finite_positive, require_int
 from .errors import (
     APIError,
     AuthenticationError,
@@ -65,6 +64,7 @@ from .retry import (
     retry_reason,
 )
 from .stats import ClientStats
+from .urls import validate_base_url
 
 T = TypeVar("T")
 
@@ -145,49 +145,9 @@ _ERROR_CODE_KEYS = ("error_code", "ErrorCode", "code")
 _ERROR_MESSAGE_KEYS = ("error", "ErrorMessage", "Message", "message", "error_description")
 
 
-def validate_base_url(
-    url: str,
-    *,
-    allow_insecure: bool = False,
-    name: str = "base_url",
-    insecure_option: str = "allow_insecure=True",
-) -> str:
-    """Check that ``url`` is an absolute http(s) URL; plain http only to loopback by default.
-
-    ``name`` is the argument the URL came from, ``insecure_option`` what allows plain http
-    (a command line names its own option), both for the error message.
-    """
-    if not isinstance(url, str):
-        raise TypeError(f"{name} must be a str, not {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
-    if parts.username or parts.password:
-        raise ValueError(f"{name} must not carry credentials; pass login/password instead")
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
-    except ValueError:
-        raise ValueError(f"{name} has an invalid port, got {url!r}") from None
-    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"{name}: refusing plain http to {parts.hostname}: tokens would cross the network "
-            f"unencrypted; use https, or pass {insecure_option}"
-        )
-    return url
-
-
 def _compressed(response: aiohttp.ClientResponse) -> bool:
     encoding = response.headers.get("Content-Encoding", "")
     return encoding.strip().lower() not in ("", "identity")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _encode_params(params: Mapping[str, ParamValue] | None) -> dict[str, str] | None:
@@ -314,10 +274,7 @@ class Transport:
         require_finite_positive(timeout, "timeout")
         if deadline is not None:
             require_finite_positive(deadline, "deadline")
-        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
-            raise TypeError("max_response_bytes must be an int")
-        if max_response_bytes <= 0:
-            raise ValueError("max_response_bytes must be positive")
+        require_int(max_response_bytes, "max_response_bytes", low=1)
         if hooks is not None and not isinstance(hooks, Hooks):
             raise TypeError(f"hooks must be a calendar_transport.Hooks, not {type(hooks).__name__}")
         self.allow_insecure = allow_insecure

@@ -20,15 +20,16 @@ import asyncio
 import collections
 import hashlib
 import logging
-import math
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from calendar_transport.checks import require_seconds
+from calendar_transport.clocks import Now, Sleep
 from calendar_transport.errors import (
     ClientClosedError,
     DecodeError,
@@ -42,12 +43,11 @@ from calendar_transport.errors import (
 )
 
 from .change import KINDS, Change, ChangeKind
-from .replicas import Sleep
 from .sqlite import SqliteWatchState
 from .state import Mark, MemoryWatchState, Record, SnapshotDelta, StoredChange, WatchState
 
 __all__ = [
-    "Clock",
+    "Now",
     "Observed",
     "Sleep",
     "Watch",
@@ -63,7 +63,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: the current time, aware
-Clock = Callable[[], datetime]
 #: waits that many seconds
 #: what ``state=`` takes: a path (an SQLite file), a state, or ``None`` (memory)
 StateLike = WatchState | str | os.PathLike[str] | None
@@ -144,10 +143,7 @@ def check_watch(
         )
     if horizon == timedelta(0):
         raise ValueError("horizon must be positive: the window would be empty")
-    if isinstance(interval, bool) or not isinstance(interval, int | float):
-        raise TypeError(f"interval must be a number of seconds, not {type(interval).__name__}")
-    if not math.isfinite(interval) or interval <= 0:
-        raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+    seconds = require_seconds(interval, "interval", above=True)
     if kinds is None:
         chosen = frozenset(KINDS)
     else:
@@ -162,7 +158,7 @@ def check_watch(
         if not chosen_list:
             raise ValueError(f"kinds must name at least one of {', '.join(KINDS)}")
         chosen = frozenset(chosen_list)
-    return lookback, horizon, float(interval), chosen
+    return lookback, horizon, seconds, chosen
 
 
 def _span(value: object, name: str) -> timedelta:
@@ -204,7 +200,7 @@ class Watch(Generic[T]):
         interval: float,
         state: StateLike = None,
         kinds: Iterable[str] | None = None,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> None:
         self.lookback, self.horizon, self.interval, self.kinds = check_watch(
@@ -219,7 +215,7 @@ class Watch(Generic[T]):
         self.name = name
         self._source = source
         self._state, self._owns_state = make_state(state)
-        self._clock: Clock = clock or _utcnow
+        self._clock: Now = clock or _utcnow
         self._sleep: Sleep = sleep or asyncio.sleep
         self._loaded = False
         self._closed = False

@@ -12,6 +12,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from calendar_transport.checks import require_seconds
 from calendar_transport.extras import missing_extra
 
 try:
@@ -119,8 +120,7 @@ class RedisWatchLeases:
         check_client(redis)
         check_prefix(prefix)
         check_watch_name(group)
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl >= 0.01:
-            raise ValueError(f"ttl must be a number of seconds >= 0.01, got {ttl!r}")
+        require_seconds(ttl, "ttl", low=0.01)
         self.redis = redis
         self.prefix = prefix
         self.group = group

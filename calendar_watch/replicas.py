@@ -23,6 +23,9 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from calendar_transport.checks import require_seconds
+from calendar_transport.clocks import Sleep
+
 __all__ = ["WatchLease", "WatchRunner", "check_watch_name", "next_change"]
 
 logger = logging.getLogger(__name__)
@@ -33,7 +36,6 @@ WatchStarter = Callable[[str], AsyncIterator[Any] | Awaitable[AsyncIterator[Any]
 #: what a replica does with each change of the watch ``name``
 ChangeHandler = Callable[[str, Any], Awaitable[None]]
 #: an async sleep: asyncio.sleep, or a test's fake clock
-Sleep = Callable[[float], Awaitable[None]]
 
 _MAX_NAME = 200
 
@@ -97,8 +99,7 @@ class WatchRunner:
         if lease is not None and not isinstance(lease, WatchLease):
             raise TypeError(f"lease must be a WatchLease, not {type(lease).__name__}")
         every = renew_every if renew_every is not None else (lease.ttl / 3 if lease else 10.0)
-        if isinstance(every, bool) or not isinstance(every, int | float) or not every > 0:
-            raise ValueError(f"renew_every must be a positive number of seconds, got {every!r}")
+        require_seconds(every, "renew_every", above=True)
         if lease is not None and every >= lease.ttl:
             raise ValueError(
                 f"renew_every ({every}s) must be shorter than the lease ({lease.ttl}s)"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 from calendar_transport import APIError, IssuedToken, Secret, TokenAuth
 from calendar_transport.token_store import TokenRecord
-from calendar_transport.transport import validate_base_url
+from calendar_transport.urls import validate_base_url
 
 from .models import AuthAnswer
 

@@ -17,19 +17,17 @@ from calendar_transport.checks import (
     require_bool,
     require_credential,
     require_id,
+    require_int,
 )
 from calendar_transport.client_base import ClientBase, from_environment
+from calendar_transport.clocks import Now, Sleep
 from calendar_transport.hooks import WindowRecord, emit
 from calendar_transport.rate_limit import RateLimit, RateLimitStatus, SharedRateLimit
 from calendar_transport.token_store import StoreKey, TokenStore, store_key
-from calendar_transport.transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT,
-    ParamValue,
-    validate_base_url,
-)
+from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ParamValue
+from calendar_transport.urls import validate_base_url
 from calendar_transport.window import TimeWindow
-from calendar_watch.engine import Clock, Sleep, StateLike, Watch, default_name
+from calendar_watch.engine import StateLike, Watch, default_name
 
 from ._wire import error_envelope
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
@@ -374,7 +372,7 @@ class PyrusClient(ClientBase):
         kinds: Iterable[str] | None = None,
         name: str | None = None,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> Watch[Task]: ...
 
@@ -392,7 +390,7 @@ class PyrusClient(ClientBase):
         kinds: Iterable[str] | None = None,
         name: str | None = None,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> Watch[Task | Meeting]: ...
 
@@ -409,7 +407,7 @@ class PyrusClient(ClientBase):
         kinds: Iterable[str] | None = None,
         name: str | None = None,
         max_requests: int | None = DEFAULT_MAX_REQUESTS,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> Watch[Task] | Watch[Task | Meeting]:
         """The changes of the calendar's rolling window, polled every ``interval`` seconds.
@@ -716,26 +714,14 @@ _LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def _check_item_count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"item_count must be an int, not {type(value).__name__}")
-    if not 1 <= value <= MAX_ITEM_COUNT:
-        raise ValueError(f"item_count must be between 1 and {MAX_ITEM_COUNT}, got {value}")
-    return value
+    return require_int(value, "item_count", low=1, high=MAX_ITEM_COUNT)
 
 
 def _check_concurrency(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"concurrency must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"concurrency must be at least 1, got {value}")
-    return value
+    return require_int(value, "concurrency", low=1)
 
 
 def _check_max_requests(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_requests must be an int or None, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"max_requests must be at least 1, got {value}")
-    return value
+    return require_int(value, "max_requests", low=1)

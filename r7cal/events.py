@@ -16,8 +16,9 @@ from calendar_transport.checks import (
     require_range,
     require_text,
 )
+from calendar_transport.clocks import Now, Sleep
 from calendar_transport.window import TimeWindow
-from calendar_watch.engine import Clock, Sleep, StateLike, Watch, default_name
+from calendar_watch.engine import StateLike, Watch, default_name
 
 from ._wire import MAX_TEXT, decode_listing, delete_expecting_true, format_datetime
 from .models import Event
@@ -200,7 +201,7 @@ class Events:
         kinds: Iterable[str] | None = None,
         name: str | None = None,
         window: timedelta = DEFAULT_WINDOW,
-        clock: Clock | None = None,
+        clock: Now | None = None,
         sleep: Sleep | None = None,
     ) -> Watch[Event]:
         """The changes of ``calendar_ids``' events in a rolling window, every ``interval`` s.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from calendar_transport.checks import require_int
 from calendar_transport.errors import CalendarError, IncompleteResultsError
 from calendar_watch import Change
 from calendar_watch.engine import Watch, check_watch
@@ -306,8 +307,7 @@ class Sync:
             raise TypeError(f"fetch must be callable, not {type(fetch).__name__}")
         if not isinstance(source, str) or not source:
             raise ValueError(f"source must be a non-empty str, got {source!r:.60}")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+        require_int(concurrency, "concurrency", low=1)
         self.name = name or f"{source} -> {target.identity}"
         self.source = source
         self.target = target

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from calendar_transport.checks import require_id
 from calendar_transport.errors import NotFoundError
 from r7cal import R7Client
 
@@ -52,8 +53,7 @@ class R7Target:
     def __init__(self, client: R7Client, calendar_id: int) -> None:
         if not isinstance(client, R7Client):
             raise TypeError(f"client must be an R7Client, not {type(client).__name__}")
-        if isinstance(calendar_id, bool) or not isinstance(calendar_id, int) or calendar_id < 1:
-            raise ValueError(f"calendar_id must be a positive int, got {calendar_id!r}")
+        require_id(calendar_id, "calendar_id")
         self._client = client
         self.calendar_id = calendar_id
         self.identity = f"r7:{client.transport.base_url}/calendar/{calendar_id}"

@@ -37,7 +37,16 @@ from .._base import to_utc
 from ..filters import CalendarFilter
 from ..models import Meeting, Task
 
-__all__ = ["BOUNDS", "HAS_MORE", "ORDERS", "Bounds", "FakePyrusServer", "HasMore", "Order"]
+__all__ = [
+    "BOUNDS",
+    "HAS_MORE",
+    "ORDERS",
+    "Bounds",
+    "CalendarQuery",
+    "FakePyrusServer",
+    "HasMore",
+    "Order",
+]
 
 #: How matching tasks are ordered before the ``item_count`` cut.
 Order = Literal["id", "insertion", "reverse", "due", "shuffled"]
@@ -636,7 +645,7 @@ class FakePyrusServer(FakeServer):
             self.counters.rate_limited += 1
             return _error(429, "too_many_requests", headers)
         try:
-            query = _CalendarQuery.parse(request.query)
+            query = CalendarQuery.parse(request.query)
         except ValueError as error:
             return _error(400, "invalid_request", headers, str(error))
         self.counters.calendar_requests += 1
@@ -738,7 +747,10 @@ class FakePyrusServer(FakeServer):
 
 
 @dataclass(frozen=True, slots=True)
-class _CalendarQuery:
+class CalendarQuery:
+    """A ``GET /calendar`` query as the fake reads it (also for servers of your own that
+    answer as Pyrus does: ``CalendarQuery.parse(request.query)``)."""
+
     start: datetime
     end: datetime
     item_count: int
@@ -747,7 +759,7 @@ class _CalendarQuery:
     meetings: bool
 
     @classmethod
-    def parse(cls, query: Mapping[str, str]) -> _CalendarQuery:
+    def parse(cls, query: Mapping[str, str]) -> CalendarQuery:
         start = _when(query, "start_date_utc")
         end = _when(query, "end_date_utc")
         if end < start:

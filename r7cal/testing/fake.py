@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final, Literal, NoReturn
 import msgspec
 from aiohttp import web
 
+from calendar_transport.checks import require_int
 from calendar_transport.testing import FakeServer
 
 __all__ = [
@@ -178,8 +179,7 @@ class FakeR7Server(FakeServer):
                 f"all_day_storage must be one of {', '.join(ALL_DAY_STORAGE)}, "
                 f"got {all_day_storage!r}"
             )
-        if isinstance(all_day_offset, bool) or not isinstance(all_day_offset, int):
-            raise TypeError(f"all_day_offset must be an int, not {type(all_day_offset).__name__}")
+        require_int(all_day_offset, "all_day_offset")
         if abs(all_day_offset) >= 24 * 60:
             raise ValueError(f"all_day_offset must be within a day, got {all_day_offset}")
         if overlap_rule not in OVERLAP_RULES:

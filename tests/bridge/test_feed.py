@@ -313,7 +313,7 @@ async def test_a_state_from_another_source_is_refused(
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"port": 70000}, "port must be an int in 0..65535"),
+        ({"port": 70000}, "port must be between 0 and 65535"),
         ({"public_url": "ftp://x"}, "public_url must be an https:// address"),
         ({"name": " "}, "name must be a non-empty str"),
     ],

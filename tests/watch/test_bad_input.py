@@ -22,7 +22,7 @@ BAD: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"kinds": []}, ValueError, "kinds must name at least one"),
     ({"interval": -1}, ValueError, "interval must be a positive"),
     ({"interval": 0}, ValueError, "interval must be a positive"),
-    ({"interval": float("nan")}, ValueError, "interval must be a positive"),
+    ({"interval": float("nan")}, ValueError, "interval must be a finite"),
     ({"interval": "60"}, TypeError, "interval must be a number"),
     ({"lookback": 2 * DAY, "horizon": DAY}, ValueError, "horizon .* shorter than lookback"),
     ({"lookback": -DAY}, ValueError, "lookback must not be negative"),
