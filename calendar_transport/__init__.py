@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from .auth import IssuedToken, LoginInfo, Secret, TokenAuth
+from .dialect import Dialect, Rating
 from .errors import (
     APIError,
     AuthenticationError,
@@ -51,6 +52,7 @@ __all__ = [
     "ClientClosedError",
     "ClientStats",
     "DecodeError",
+    "Dialect",
     "ErrorEnvelopeError",
     "Hooks",
     "IncompleteResultsError",
@@ -65,6 +67,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitStatus",
     "RateLimitWaitRecord",
+    "Rating",
     "RequestRecord",
     "RequestTimeoutError",
     "ResponseRecord",

@@ -34,7 +34,7 @@ from calendar_transport import (
 )
 
 from .auth import PyrusAuth
-from .client import MEETING_LOOKBACK, PyrusClient, RateLimit
+from .client import PyrusClient, RateLimit, WalkOptions
 from .fields import (
     CatalogValue,
     FieldValue,
@@ -60,6 +60,7 @@ from .models import (
     Task,
 )
 from .paging import CalendarWalk, Incomplete
+from .windows import MEETING_LOOKBACK
 
 __all__ = [
     "MEETING_LOOKBACK",
@@ -109,6 +110,7 @@ __all__ = [
     "TitleValue",
     "TransportError",
     "UnknownValue",
+    "WalkOptions",
     "WrongEventLoopError",
     "filter_mask",
 ]

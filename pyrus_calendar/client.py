@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Final, Literal, TypeVar, overload
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar, Unpack, overload
 
 import aiohttp
-import msgspec
 from aiolimiter import AsyncLimiter
 
 from calendar_transport import ClientStats, Hooks, LoginInfo, RetryPolicy, Secret, Transport
@@ -21,15 +19,16 @@ from calendar_transport.checks import (
 )
 from calendar_transport.client_base import ClientBase, from_environment
 from calendar_transport.clocks import Now, Sleep
+from calendar_transport.dialect import Dialect
 from calendar_transport.hooks import WindowRecord, emit
 from calendar_transport.rate_limit import RateLimit, RateLimitStatus, SharedRateLimit
-from calendar_transport.token_store import StoreKey, TokenStore, store_key
+from calendar_transport.token_store import TokenStore, store_key
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, ParamValue
 from calendar_transport.urls import validate_base_url
-from calendar_transport.window import TimeWindow
 from calendar_watch.engine import StateLike, Watch, default_name
 
 from ._wire import error_envelope
+from .answers import answer_of
 from .auth import CLOUD_API_URL, PyrusAuth, auth_url_for
 from .filters import CalendarFilter, FilterLike
 from .models import CalendarPage, Meeting, Task
@@ -37,22 +36,40 @@ from .paging import (
     DEFAULT_MAX_REQUESTS,
     Answer,
     CalendarWalk,
-    Keep,
-    Skim,
     Window,
-    ceil_second,
-    floor_second,
     format_utc,
 )
+from .rating import PyrusRating
 from .watch import PyrusWatchSource
+from .windows import calendar_window, keeper
 
 T = TypeVar("T", Task, Meeting)
 
-__all__ = ["PyrusClient", "RateLimit"]
+__all__ = ["PyrusClient", "RateLimit", "WalkOptions"]
 
 logger = logging.getLogger("pyrus_calendar")
 
 MAX_ITEM_COUNT = 100
+
+
+class WalkOptions(TypedDict, total=False):
+    """What every walk takes besides its window (:meth:`PyrusClient.iter_calendar`,
+    :meth:`PyrusClient.iter_meetings`, :meth:`PyrusClient.walk`), with their defaults.
+
+    ``filters`` (default ``CalendarFilter.DEFAULT``): which deadlines select a task.
+    ``all_accessed_tasks`` (``False``): every task you can see, not only yours.
+    ``concurrency`` (4): windows fetched at a time. ``allow_incomplete`` (``False``): log a
+    window that could not be read whole instead of raising at the end.
+    ``item_count`` (100): the page size asked for. ``max_requests`` (1,000; ``None``: no
+    limit): the requests the walk may make.
+    """
+
+    filters: FilterLike
+    all_accessed_tasks: bool
+    concurrency: int
+    allow_incomplete: bool
+    item_count: int
+    max_requests: int | None
 
 
 class PyrusClient(ClientBase):
@@ -158,28 +175,26 @@ class PyrusClient(ClientBase):
             self.auth.use_store(
                 token_store, store_key("pyrus", auth_url, login, person_id=person_id)
             )
-        before_attempt, on_rate_limited = _limiter(rate_limit, account, self._waited)
+        self._rating = PyrusRating(rate_limit, account, self._waited)
         #: what this client has done: requests, attempts, retries, logins, waits, windows
         self.stats = ClientStats()
-        # The headers of the last answer that carried X-RateLimit-*, and when it came.
-        self._rate_headers: tuple[Mapping[str, str], float] | None = None
         self.transport = Transport(
             base_url,
+            dialect=Dialect(
+                name="PyrusClient",
+                auth=self.auth,
+                error_envelope=error_envelope,
+                # Pyrus counts every request against the budget, retries and logins included.
+                rating=self._rating.rating,
+            ),
             session=session,
-            auth=self.auth,
             retry=retry,
             timeout=timeout,
             deadline=deadline,
             allow_insecure=allow_insecure,
-            # Pyrus counts every request against the budget, retries and logins included.
-            before_attempt=before_attempt,
-            on_rate_limited=on_rate_limited,
             max_response_bytes=max_response_bytes,
-            error_envelope=error_envelope,
-            owner="PyrusClient",
             hooks=hooks,
             stats=self.stats,
-            on_headers=self._saw_headers,
         )
 
     def __repr__(self) -> str:
@@ -191,15 +206,7 @@ class PyrusClient(ClientBase):
     def rate_limit_status(self) -> RateLimitStatus | None:
         """Pyrus' own budget as its last answer with ``X-RateLimit-*`` headers told it
         (``None`` before any such answer)."""
-        if self._rate_headers is None:
-            return None
-        headers, observed = self._rate_headers
-        return RateLimitStatus.from_headers(headers, datetime.fromtimestamp(observed, UTC))
-
-    def _saw_headers(self, headers: Mapping[str, str]) -> None:
-        # Kept raw and parsed only when read: every answer passes here.
-        if "X-RateLimit-Remaining" in headers or "X-RateLimit-Limit" in headers:
-            self._rate_headers = (headers, time.time())
+        return self._rating.status
 
     async def _waited(self, seconds: float, reason: str) -> None:
         await self.transport.note_rate_limit_wait(seconds, reason)
@@ -242,7 +249,7 @@ class PyrusClient(ClientBase):
         ``page.has_more`` means the server cut the list; :meth:`iter_calendar` follows it and
         keeps exactly what the window holds (README "Time windows").
         """
-        window, _ = _window(start, end, filters, include_meetings, margin=False)
+        window, _ = calendar_window(start, end, filters, include_meetings, margin=False)
         require_bool(all_accessed_tasks, "all_accessed_tasks")
         item_count = _check_item_count(item_count)
         return await self._fetch(window, item_count=item_count, all_accessed=all_accessed_tasks)
@@ -252,13 +259,8 @@ class PyrusClient(ClientBase):
         start: datetime,
         end: datetime,
         *,
-        filters: FilterLike = CalendarFilter.DEFAULT,
-        all_accessed_tasks: bool = False,
         include_meetings: bool = False,
-        concurrency: int = 4,
-        allow_incomplete: bool = False,
-        item_count: int = MAX_ITEM_COUNT,
-        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        **options: Unpack[WalkOptions],
     ) -> CalendarWalk[Task]:
         """Every task in ``[start, end)``, each once, following ``has_more`` to the end.
 
@@ -281,30 +283,10 @@ class PyrusClient(ClientBase):
         The client's ``deadline`` bounds each request of the walk, not the walk: bound it
         with ``asyncio.timeout()``.
         """
-        window, rule = _window(start, end, filters, include_meetings)
-        return self._walk(
-            window,
-            rule,
-            all_accessed_tasks,
-            concurrency,
-            allow_incomplete,
-            item_count,
-            max_requests,
-            tasks=True,
-            meetings=False,
-        )
+        return self._walk(start, end, tasks=True, meetings=False, ask=include_meetings, **options)
 
     def iter_meetings(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        filters: FilterLike = CalendarFilter.DEFAULT,
-        all_accessed_tasks: bool = False,
-        concurrency: int = 4,
-        allow_incomplete: bool = False,
-        item_count: int = MAX_ITEM_COUNT,
-        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        self, start: datetime, end: datetime, **options: Unpack[WalkOptions]
     ) -> CalendarWalk[Meeting]:
         """Every meeting overlapping ``[start, end)`` (one of no duration when it starts in
         it), each once; one that began up to :data:`MEETING_LOOKBACK` before ``start`` and
@@ -313,30 +295,10 @@ class PyrusClient(ClientBase):
         One request unless the window holds ``item_count`` meetings or more (a server may
         cap meetings too): cut tasks alone do not make it split.
         """
-        window, rule = _window(start, end, filters, True, tasks=False)
-        return self._walk(
-            window,
-            rule,
-            all_accessed_tasks,
-            concurrency,
-            allow_incomplete,
-            item_count,
-            max_requests,
-            tasks=False,
-            meetings=True,
-        )
+        return self._walk(start, end, tasks=False, meetings=True, ask=True, **options)
 
     def walk(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        filters: FilterLike = CalendarFilter.DEFAULT,
-        all_accessed_tasks: bool = False,
-        concurrency: int = 4,
-        allow_incomplete: bool = False,
-        item_count: int = MAX_ITEM_COUNT,
-        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        self, start: datetime, end: datetime, **options: Unpack[WalkOptions]
     ) -> CalendarWalk[Task | Meeting]:
         """Every task and every meeting in ``[start, end)``, each once, in one walk.
 
@@ -344,18 +306,7 @@ class PyrusClient(ClientBase):
         yields :class:`Task` and :class:`Meeting` objects as they come; windows are split
         for meetings only when a page holds ``item_count`` of them.
         """
-        window, rule = _window(start, end, filters, True)
-        return self._walk(
-            window,
-            rule,
-            all_accessed_tasks,
-            concurrency,
-            allow_incomplete,
-            item_count,
-            max_requests,
-            tasks=True,
-            meetings=True,
-        )
+        return self._walk(start, end, tasks=True, meetings=True, ask=True, **options)
 
     # Typed by what it reports: tasks only, unless meetings are asked for.
     @overload
@@ -431,17 +382,15 @@ class PyrusClient(ClientBase):
         budget = _check_max_requests(max_requests)
 
         def walk(start: datetime, end: datetime) -> CalendarWalk[Any]:
-            window, rule = _window(start, end, mask, meetings)
             return self._walk(
-                window,
-                rule,
-                accessed,
-                4,
-                False,
-                MAX_ITEM_COUNT,
-                budget,
+                start,
+                end,
                 tasks=True,
                 meetings=meetings,
+                ask=meetings,
+                filters=mask,
+                all_accessed_tasks=accessed,
+                max_requests=budget,
             )
 
         if name is None:
@@ -463,21 +412,26 @@ class PyrusClient(ClientBase):
 
     def _walk(
         self,
-        window: Window,
-        rule: TimeWindow,
-        all_accessed: object,
-        concurrency: object,
-        allow_incomplete: object,
-        item_count: object,
-        max_requests: object,
+        start: datetime,
+        end: datetime,
         *,
         tasks: bool,
         meetings: bool,
+        ask: bool,
+        filters: FilterLike = CalendarFilter.DEFAULT,
+        all_accessed_tasks: bool = False,
+        concurrency: int = 4,
+        allow_incomplete: bool = False,
+        item_count: int = MAX_ITEM_COUNT,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
     ) -> CalendarWalk[Any]:
-        # Checked here, on the call, so bad input fails before any request (the walk
-        # only starts when first iterated).
+        # The one walk behind iter_calendar, iter_meetings, walk and watch: ``tasks`` and
+        # ``meetings`` say what it yields, ``ask`` whether its requests ask for meetings.
+        # Checked here, on the call, so bad input fails before any request (the walk only
+        # starts when first iterated).
+        window, rule = calendar_window(start, end, filters, ask, tasks=tasks)
         count = _check_item_count(item_count)
-        accessed = require_bool(all_accessed, "all_accessed_tasks")
+        accessed = require_bool(all_accessed_tasks, "all_accessed_tasks")
 
         async def fetch(part: Window) -> Answer:
             answer = await self._fetch_answer(part, item_count=count, all_accessed=accessed)
@@ -493,7 +447,7 @@ class PyrusClient(ClientBase):
             concurrency=_check_concurrency(concurrency),
             allow_incomplete=require_bool(allow_incomplete, "allow_incomplete"),
             max_requests=_check_max_requests(max_requests),
-            keep=_keeper(rule),
+            keep=keeper(rule),
             needed_days=rule.days if window.mask & CalendarFilter.DUE_DATE else None,
         )
 
@@ -544,173 +498,10 @@ class PyrusClient(ClientBase):
 
     async def _fetch_answer(self, window: Window, *, item_count: int, all_accessed: bool) -> Answer:
         raw = await self._get(window, item_count=item_count, all_accessed=all_accessed)
-        # A page is skimmed first (ids and deadlines only): a cut page's parts bring its
-        # tasks again, and building models costs more than skipping the JSON.
-        skim = self.transport.decode(raw, Skim, method="GET", path="calendar")
-        decode = self.transport.decode
-
-        def tasks() -> list[Task]:
-            found: _Tasks = decode(raw, _Tasks, method="GET", path="calendar")
-            return found.tasks
-
-        def meetings() -> list[Meeting]:
-            found: _Meetings = decode(raw, _Meetings, method="GET", path="calendar")
-            return found.meetings
-
-        return Answer(skim, tasks, meetings)
-
-
-# A page's tasks or its meetings alone: a walk asks for each apart, and decoding the
-# whole CalendarPage for either would build the other's models too.
-class _Tasks(msgspec.Struct):
-    tasks: list[Task] = msgspec.field(default_factory=list)
-
-
-class _Meetings(msgspec.Struct):
-    meetings: list[Meeting] = msgspec.field(default_factory=list)
-
-
-def _limiter(
-    rate_limit: RateLimit | AsyncLimiter | SharedRateLimit | None,
-    account: StoreKey,
-    waited: Callable[[float, str], Awaitable[None]],
-) -> tuple[Callable[[], Awaitable[object]] | None, Callable[[float], Awaitable[object]] | None]:
-    # (awaited before each attempt, awaited with the wait a 429 asked for); ``waited`` is
-    # told of each wait for the budget.
-    if rate_limit is None:
-        return None, None
-    if isinstance(rate_limit, RateLimit):
-        rate_limit = AsyncLimiter(rate_limit.requests, rate_limit.period)
-    if isinstance(rate_limit, AsyncLimiter):
-        local = rate_limit
-
-        async def acquire_local() -> None:
-            if local.has_capacity():
-                await local.acquire()  # no wait: acquire takes the room without yielding
-                return
-            started = time.perf_counter()
-            await local.acquire()
-            await waited(time.perf_counter() - started, "client budget")
-
-        return acquire_local, None
-    if isinstance(rate_limit, SharedRateLimit):
-        shared = rate_limit.limiter_for(account)
-
-        async def acquire_shared() -> None:
-            seconds = await shared.acquire()
-            if seconds:
-                await waited(seconds, "shared budget")
-
-        return acquire_shared, shared.pause
-    raise TypeError(
-        f"rate_limit must be a RateLimit, an aiolimiter.AsyncLimiter or a shared budget "
-        f"(e.g. RedisRateLimit), not {type(rate_limit).__name__}"
-    )
-
-
-def _window(
-    start: datetime,
-    end: datetime,
-    filters: FilterLike,
-    meetings: bool,
-    *,
-    margin: bool = True,
-    tasks: bool = True,
-) -> tuple[Window, TimeWindow]:
-    """The request for ``[start, end)`` and the window (the rule) what comes back is kept by.
-    Checked on the call, before any request.
-
-    The wire has whole seconds only: the bounds are rounded outwards and, with ``margin``, a
-    second wider on each side, so the request holds ``[start, end)`` under every boundary
-    rule (closed, half-open, open); a walk keeps what comes back by the rule (``_keeper``).
-    """
-    rule = TimeWindow.of(start, end, strict=True)
-    require_bool(meetings, "include_meetings")
-    try:
-        mask = CalendarFilter.parse(filters)
-    except ValueError as error:
-        raise ValueError(f"filters={filters!r:.60}: {error}") from None
-    assert rule.start is not None
-    assert rule.end is not None
-    days = rule.days
-    assert days is not None  # strict: the window is not empty
-    # Only Due and DueDate select by what a task carries; a task that may have come for
-    # another bit cannot be judged, so such a request is not widened further than a second.
-    readable = not mask & ~(CalendarFilter.DUE | CalendarFilter.DUE_DATE)
-    step = _SECOND if margin else timedelta(0)
-    # The server selects meetings by their start: one that began before the window and runs
-    # into it is in by the rule, so they are asked for from MEETING_LOOKBACK earlier.
-    # (With a bit no task field shows, only the meetings are asked for from that earlier.)
-    lookback = margin and meetings
-    back = step + (MEETING_LOOKBACK if lookback and (readable or not tasks) else timedelta(0))
-    first = floor_second(rule.start)
-    asked_start = _earlier(first, back)
-    meetings_from = None
-    if lookback and tasks and not readable:
-        meetings_from = _earlier(first, step + MEETING_LOOKBACK)
-    asked_end = ceil_second(min(rule.end, _LAST_SECOND))
-    asked_end = asked_end + step if _LAST_SECOND - asked_end >= step else _LAST_SECOND
-    by_day = None
-    if margin and mask & CalendarFilter.DUE_DATE:
-        # DueDate selects by the dates of the UTC bounds, counting the end dates or not: a
-        # request whose UTC dates reach a day past the caller's on each side holds them
-        # under every rule, and its extra days are left out by the rule. Widened so, in one
-        # request, when all it brings can be judged; else the DueDate tasks are asked for
-        # apart (Window.day_part), so that the other bits' part adds no day to them.
-        if readable:
-            if days[0] > date.min:
-                asked_start = min(asked_start, _utc_midnight(days[0]) - _SECOND)
-            if days[1] < _LAST_DAY:
-                asked_end = max(asked_end, _utc_midnight(days[1]) + _DAY)
-        else:
-            by_day = days
-    return Window(asked_start, asked_end, mask, meetings, by_day, meetings_from), rule
-
-
-def _earlier(moment: datetime, by: timedelta) -> datetime:
-    return moment - by if moment - _FIRST_SECOND >= by else _FIRST_SECOND
-
-
-def _utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _keeper(rule: TimeWindow) -> Keep:
-    """What of an answer is in ``rule``'s window: a task by its ``due`` (``Due``) or
-    ``due_date`` (``DueDate``), a meeting by its time. A task that came for a bit whose
-    moment a task does not carry (``DueForCurrentStep``, ``Reminded``), or without the
-    field its bits read, is kept: it cannot be placed, and nothing is dropped unseen."""
-
-    def keep(asked: Window, item: Task | Meeting) -> bool:
-        if isinstance(item, Meeting):
-            if item.start_time is None:
-                return True
-            ends = item.start_time + timedelta(minutes=max(item.duration or 0, 0))
-            return rule.holds_span(item.start_time, ends)
-        mask = asked.mask
-        if mask & ~(CalendarFilter.DUE | CalendarFilter.DUE_DATE):
-            return True
-        placed = False
-        if mask & CalendarFilter.DUE and item.due is not None:
-            if rule.holds_instant(item.due):
-                return True
-            placed = True
-        if mask & CalendarFilter.DUE_DATE and item.due_date is not None:
-            if rule.holds_days(item.due_date, item.due_date):
-                return True
-            placed = True
-        return not placed
-
-    return keep
-
-
-#: how long before a window a meeting that runs into it may have begun and still be found
-MEETING_LOOKBACK: Final = timedelta(days=1)
-_SECOND = timedelta(seconds=1)
-_DAY = timedelta(days=1)
-_LAST_DAY = date(9999, 12, 30)
-_FIRST_SECOND = datetime.min.replace(tzinfo=UTC)
-_LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+        transport = self.transport
+        return answer_of(
+            raw, lambda data, kind: transport.decode(data, kind, method="GET", path="calendar")
+        )
 
 
 def _check_item_count(value: object) -> int:

@@ -11,6 +11,7 @@ import aiohttp
 from calendar_transport import ClientStats, Hooks, RetryPolicy, Secret, Transport
 from calendar_transport.checks import require_credential
 from calendar_transport.client_base import ClientBase, from_environment
+from calendar_transport.dialect import Dialect
 from calendar_transport.token_store import TokenStore, store_key
 from calendar_transport.transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 
@@ -102,16 +103,18 @@ class R7Client(ClientBase):
         self.stats = ClientStats()
         self.transport = Transport(
             base_url,
+            dialect=Dialect(
+                name="R7Client",
+                auth=self.auth,
+                error_envelope=error_envelope,
+                repair_body=without_max_value_fractions,
+            ),
             session=session,
-            auth=self.auth,
             retry=retry,
             timeout=timeout,
             deadline=deadline,
             allow_insecure=allow_insecure,
             max_response_bytes=max_response_bytes,
-            error_envelope=error_envelope,
-            repair_body=without_max_value_fractions,
-            owner="R7Client",
             hooks=hooks,
             stats=self.stats,
         )

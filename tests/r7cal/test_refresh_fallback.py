@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from calendar_transport import Transport
+from calendar_transport import Dialect, Transport
 from r7cal import R7Auth, R7Client, RetryPolicy, ServerError
 
 from .stub import R7Stub
@@ -44,7 +44,7 @@ async def test_without_a_password_the_refresh_failure_is_raised() -> None:
     async with R7Stub() as stub:
         stub.refresh_status = 503
         auth = R7Auth(token="stale", refresh_token="r-1", refresh_path="/refresh")
-        async with Transport(stub.url, auth=auth, retry=FAST) as transport:
+        async with Transport(stub.url, dialect=Dialect(auth=auth), retry=FAST) as transport:
             with pytest.raises(ServerError):
                 await transport.request("GET", "/api/v1/email/Calendars")
     assert stub.refresh_calls >= 3  # retried as a 503 is, then given up: no password to try

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calendar_transport import RateLimitError, RetryPolicy, Transport, TransportError
+from calendar_transport import Dialect, RateLimitError, RetryPolicy, Transport, TransportError
 
 from .support import DemoAuth, DemoServer
 
@@ -12,7 +12,10 @@ FAST = RetryPolicy(attempts=3, initial_backoff=0.001, max_backoff=0.002)
 
 
 async def test_dropped_connection_on_a_create_is_not_sent_again() -> None:
-    async with DemoServer() as server, Transport(server.url, auth=DemoAuth(), retry=FAST) as t:
+    async with (
+        DemoServer() as server,
+        Transport(server.url, dialect=Dialect(auth=DemoAuth()), retry=FAST) as t,
+    ):
         server.faults.drop_next(1, path="/items")
         with pytest.raises(TransportError) as caught:
             await t.request("POST", "/items", json={"name": "x"})
@@ -22,7 +25,10 @@ async def test_dropped_connection_on_a_create_is_not_sent_again() -> None:
 
 
 async def test_truncated_body_on_a_read_is_retried() -> None:
-    async with DemoServer() as server, Transport(server.url, auth=DemoAuth(), retry=FAST) as t:
+    async with (
+        DemoServer() as server,
+        Transport(server.url, dialect=Dialect(auth=DemoAuth()), retry=FAST) as t,
+    ):
         server.faults.truncate_next(1, path="/items")
         items = await t.request("GET", "/items", response_type=list[dict[str, object]])
     assert len(items) == 2

@@ -14,7 +14,15 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from calendar_transport import IssuedToken, RetryPolicy, Secret, ServerError, TokenAuth, Transport
+from calendar_transport import (
+    Dialect,
+    IssuedToken,
+    RetryPolicy,
+    Secret,
+    ServerError,
+    TokenAuth,
+    Transport,
+)
 
 SAME_TOKEN = "the-same-token-every-time"
 NO_RETRY = RetryPolicy(attempts=1)
@@ -144,7 +152,7 @@ async def test_fifty_concurrent_401s_with_a_reissued_token_cause_one_login(
     stub: SameTokenStub,
 ) -> None:
     auth = StubAuth(token=SAME_TOKEN)
-    async with Transport(stub.url, auth=auth, retry=NO_RETRY) as transport:
+    async with Transport(stub.url, dialect=Dialect(auth=auth), retry=NO_RETRY) as transport:
         items = await asyncio.gather(
             *(transport.request("GET", f"/items/{n}", response_type=_Item) for n in range(50))
         )
@@ -161,7 +169,7 @@ async def test_a_lazy_first_login_then_concurrent_401s_cost_one_more_login() -> 
     await stub.start()
     try:
         auth = StubAuth()
-        async with Transport(stub.url, auth=auth, retry=NO_RETRY) as transport:
+        async with Transport(stub.url, dialect=Dialect(auth=auth), retry=NO_RETRY) as transport:
             items = await asyncio.gather(
                 *(transport.request("GET", f"/items/{n}", response_type=_Item) for n in range(30))
             )
@@ -178,7 +186,7 @@ async def test_a_cancelled_login_is_not_an_answer_for_its_waiters() -> None:
     await stub.start()
     try:
         auth = StubAuth()
-        async with Transport(stub.url, auth=auth, retry=NO_RETRY) as transport:
+        async with Transport(stub.url, dialect=Dialect(auth=auth), retry=NO_RETRY) as transport:
             # An earlier, unrelated failure: the first login answers 500.
             with pytest.raises(ServerError):
                 await transport.request("GET", "/items/0")
@@ -211,7 +219,7 @@ async def test_a_failed_login_is_shared_with_its_waiters_but_not_with_later_call
     await stub.start()
     try:
         auth = StubAuth()
-        async with Transport(stub.url, auth=auth, retry=NO_RETRY) as transport:
+        async with Transport(stub.url, dialect=Dialect(auth=auth), retry=NO_RETRY) as transport:
             first = asyncio.create_task(transport.request("GET", "/items/1"))
             await stub.holding.wait()
             auth.waiters_reached = asyncio.Event()

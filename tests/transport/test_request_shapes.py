@@ -10,6 +10,7 @@ from yarl import URL
 from calendar_transport import (
     APIError,
     BadRequestError,
+    Dialect,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -29,7 +30,7 @@ ONCE = RetryPolicy(attempts=1)
 async def test_headers_query_and_json_body(mocked: aioresponses) -> None:
     mocked.post(f"{BASE}/login", payload={"token": "T0K"})
     mocked.post(f"{BASE}/things?flag=true&off=false&n=3&s=a+b", payload={"id": 1})
-    async with Transport(BASE, auth=DemoAuth(), retry=ONCE) as transport:
+    async with Transport(BASE, dialect=Dialect(auth=DemoAuth()), retry=ONCE) as transport:
         answer = await transport.request(
             "POST",
             "things",
@@ -176,7 +177,7 @@ async def test_header_sets_follow_the_token_and_the_kind_of_body(mocked: aioresp
     mocked.post(f"{BASE}/login", payload={"token": "FIRST"})
     mocked.post(f"{BASE}/things", payload={"id": 1})
     mocked.get(f"{BASE}/things", payload=[], repeat=True)
-    async with Transport(BASE, auth=DemoAuth(), retry=ONCE) as transport:
+    async with Transport(BASE, dialect=Dialect(auth=DemoAuth()), retry=ONCE) as transport:
         await transport.request("POST", "things", json={"n": 1}, response_type=dict[str, int])
         await transport.request("GET", "things")
         assert transport.auth is not None

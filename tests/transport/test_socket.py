@@ -6,8 +6,9 @@ import asyncio
 import gc
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import aiohttp
 import pytest
@@ -16,11 +17,14 @@ from calendar_transport import (
     AuthenticationError,
     ClientClosedError,
     DecodeError,
+    Dialect,
     IssuedToken,
+    Rating,
     RequestTimeoutError,
     ResponseTooLargeError,
     RetryPolicy,
     ServerError,
+    TokenAuth,
     Transport,
     TransportError,
 )
@@ -38,10 +42,17 @@ async def server() -> AsyncIterator[DemoServer]:
         yield fake
 
 
-def _client(server: DemoServer, **kwargs: object) -> Transport:
+def _client(
+    server: DemoServer,
+    auth: TokenAuth | Literal["demo"] | None = "demo",
+    before_attempt: Callable[[], Awaitable[object]] | None = None,
+    **kwargs: object,
+) -> Transport:
     kwargs.setdefault("retry", FAST)
-    kwargs.setdefault("auth", DemoAuth())
-    return Transport(server.url, **kwargs)  # type: ignore[arg-type]
+    dialect = Dialect(
+        auth=DemoAuth() if auth == "demo" else auth, rating=Rating(before_attempt=before_attempt)
+    )
+    return Transport(server.url, dialect=dialect, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_get_is_retried_through_two_503s_with_retry_after(server: DemoServer) -> None:

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from calendar_transport import (
+    Dialect,
     NotFoundError,
     ProxyError,
     RateLimitError,
@@ -250,7 +251,7 @@ async def test_an_error_says_whether_an_earlier_attempt_may_have_reached() -> No
         server.faults.fail_next(1, 503, retry_after=0, path="/items")
         server.faults.fail_next(1, 502, path="/items")
         server.faults.fail_next(2, 503, retry_after=0, path="/items")
-        async with Transport(server.url, retry=FAST, auth=DemoAuth()) as transport:
+        async with Transport(server.url, retry=FAST, dialect=Dialect(auth=DemoAuth())) as transport:
             with pytest.raises(ServerError) as caught:
                 await transport.request("GET", "/items", response_type=list[Item])
     assert (caught.value.attempt, caught.value.status) == (4, 503)
@@ -267,7 +268,9 @@ async def test_a_wait_longer_than_the_cap_is_raised_at_once(headers: dict[str, s
     async with DemoServer() as server:
         server.faults.fail_next(1, 429, path="/items", headers=headers)
         policy = RetryPolicy(attempts=4, max_retry_after=60)
-        async with Transport(server.url, retry=policy, auth=DemoAuth()) as transport:
+        async with Transport(
+            server.url, retry=policy, dialect=Dialect(auth=DemoAuth())
+        ) as transport:
             with pytest.raises(RateLimitError) as caught:
                 await transport.request("GET", "/items")
     assert caught.value.retry_after == float(next(iter(headers.values())))
@@ -277,7 +280,7 @@ async def test_a_wait_longer_than_the_cap_is_raised_at_once(headers: dict[str, s
 async def test_a_503_asking_for_longer_than_the_cap_is_raised_at_once() -> None:
     async with DemoServer() as server:
         server.faults.fail_next(1, 503, retry_after=600, path="/items")
-        async with Transport(server.url, retry=FAST, auth=DemoAuth()) as transport:
+        async with Transport(server.url, retry=FAST, dialect=Dialect(auth=DemoAuth())) as transport:
             with pytest.raises(ServerError) as caught:
                 await transport.request("GET", "/items")
     assert caught.value.retry_after == 600
@@ -287,7 +290,7 @@ async def test_a_503_asking_for_longer_than_the_cap_is_raised_at_once() -> None:
 async def test_a_wait_within_the_cap_is_waited_and_retried() -> None:
     async with DemoServer() as server:
         server.faults.fail_next(1, 429, retry_after=0.01, path="/items")
-        async with Transport(server.url, retry=FAST, auth=DemoAuth()) as transport:
+        async with Transport(server.url, retry=FAST, dialect=Dialect(auth=DemoAuth())) as transport:
             items = await transport.request("GET", "/items", response_type=list[Item])
     assert [item.id for item in items] == [1, 2]
     assert len(server.requests_to("/items")) == 2
