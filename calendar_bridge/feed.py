@@ -2,8 +2,9 @@
 
 :class:`FeedServer` runs a backend's ``watch()`` on the feed's state and keeps the calendar
 from its changes: each item's UID is fixed when it is first seen, its ``SEQUENCE`` counts the
-changes seen for it, and both are kept in the same state as the watch (under the name
-:data:`BOOK`), with the URL's token, so a restart serves the same calendar at the same URL.
+changes seen for it, and both are kept in the feed's own state (a :class:`FeedState`, by
+default beside the watch's: the same SQLite file), with the URL's token, so a restart serves
+the same calendar at the same URL.
 
 The upstream API is polled by the watch alone, once per interval, however many clients fetch:
 requests are answered from the calendar last published (with a strong ``ETag``,
@@ -23,6 +24,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,25 +38,29 @@ from aiohttp import web
 from calendar_transport.checks import require_int
 from calendar_transport.clocks import Now, Sleep
 from calendar_transport.urls import is_loopback
-from calendar_watch import Change, Watch, WatchStateError
-from calendar_watch.state import Mark, Record, SnapshotDelta
+from calendar_watch import Change, MemoryWatchState, SqliteWatchState, Watch, WatchState
 
+from .feed_state import FeedState, FeedStateError, MemoryFeedState, SqliteFeedState
 from .ical import assemble_calendar, require_icalendar, to_ical
 
-__all__ = ["BOOK", "FEED_PATH", "FeedServer", "FeedStateError", "WatchFactory"]
+__all__ = [
+    "BOOK",
+    "FEED_PATH",
+    "FeedServer",
+    "FeedState",
+    "FeedStateError",
+    "MemoryFeedState",
+    "SqliteFeedState",
+    "WatchFactory",
+]
 
 logger = logging.getLogger(__name__)
 
-#: the watch name under which a feed keeps its token, UIDs and sequences in the state
+#: the name under which a feed keeps its token, UIDs and sequences in its state
 BOOK = "calendar-bridge-feed"
 #: the calendar's path after the token
 FEED_PATH = "calendar.ics"
-_META = "~feed"  # the book's record of the token, the source and the published version
 _CONTENT_TYPE = "text/calendar"
-
-
-class FeedStateError(WatchStateError):
-    """The state holds the feed of another source (another server, login or selection)."""
 
 
 class WatchFactory(Protocol):
@@ -76,14 +82,14 @@ class _Entry:
     last: str
     vevent: bytes
 
-    def record(self) -> Record:
-        data = {
+    def data(self) -> bytes:
+        value = {
             "uid": self.uid,
             "sequence": self.sequence,
             "last": self.last,
             "vevent": self.vevent.decode("utf-8"),
         }
-        return Record(Mark(str(self.sequence), None), json.dumps(data).encode("utf-8"))
+        return json.dumps(value).encode("utf-8")
 
     @classmethod
     def read(cls, data: bytes) -> _Entry:
@@ -114,8 +120,10 @@ def _stamp(item: object, seen_at: datetime) -> datetime:
 class FeedServer:
     """The calendar of ``watch``'s rolling window as ``text/calendar`` at a secret URL.
 
-    ``watch``: a :class:`WatchFactory` (the backend's ``watch`` with its options bound; its
-    ``state`` keeps the feed too: pass a file to keep the URL across restarts). ``name``:
+    ``watch``: a :class:`WatchFactory` (the backend's ``watch`` with its options bound).
+    ``state``: where the feed keeps its URL and UIDs: a :class:`FeedState` or the path of an
+    SQLite file; by default the watch's own file (a :class:`SqliteFeedState` beside it), or
+    memory for a watch kept in memory; a watch kept elsewhere (Redis) needs one. ``name``:
     the calendar's ``X-WR-CALNAME``. ``host`` / ``port``: where to listen (loopback by
     default; port 0 picks a free one). ``public_url``: the ``https://`` address a reverse
     proxy serves this server at, for :attr:`url`. ``clock`` / ``sleep``: what tells the time
@@ -133,6 +141,7 @@ class FeedServer:
         public_url: str | None = None,
         clock: Now | None = None,
         sleep: Sleep | None = None,
+        state: FeedState | str | os.PathLike[str] | None = None,
     ) -> None:
         if not callable(watch):
             raise TypeError(f"watch must be a callable that makes a Watch, not {watch!r:.60}")
@@ -156,9 +165,8 @@ class FeedServer:
         if not isinstance(made, Watch):
             raise TypeError(f"watch() must return a Watch, not {type(made).__name__}")
         self.watch: Watch[Any] = made
-        self._state = made.state
+        self._state = _feed_state(state, made.state)
         self._token = ""
-        self._book_poll = 0
         self._entries: dict[str, _Entry] = {}
         self._published: _Published | None = None
         self._lock = asyncio.Lock()
@@ -267,6 +275,7 @@ class FeedServer:
                 await asyncio.gather(task, return_exceptions=True)
         if self._follower is None:
             await self.watch.aclose()
+        await self._state.close()
 
     async def __aenter__(self) -> FeedServer:
         try:
@@ -287,19 +296,17 @@ class FeedServer:
     # ---- the book: token, UIDs, sequences --------------------------------------------------
 
     async def _load_book(self) -> None:
-        snapshot = await self._state.load(BOOK)
-        self._book_poll = snapshot.poll_id
-        stored = await self._state.items(BOOK, list(snapshot.marks))
-        meta = json.loads(stored.pop(_META)) if _META in stored else None
+        book = await self._state.load(BOOK)
+        meta = None if book.meta is None else json.loads(book.meta)
         if meta is not None and meta.get("source") != self.watch.name:
             raise FeedStateError(
                 f"this state keeps the feed of {meta.get('source')!r}, not of "
                 f"{self.watch.name!r}: use another state for this feed"
             )
-        self._entries = {key: _Entry.read(data) for key, data in stored.items()}
+        self._entries = {key: _Entry.read(data) for key, data in book.items.items()}
         if meta is None:
             self._token = secrets.token_urlsafe(32)
-            await self._commit_book({_META: self._meta_record(None)}, ())
+            await self._save_book({}, (), meta=self._meta(None))
             return
         self._token = str(meta["token"])
         if meta.get("etag") and meta.get("modified"):
@@ -313,17 +320,17 @@ class FeedServer:
             self._ready.set()
             self._settled.set()
 
-    def _meta_record(self, published: _Published | None) -> Record:
+    def _meta(self, published: _Published | None) -> bytes:
         data = {"source": self.watch.name, "token": self._token}
         if published is not None:
             data["etag"] = published.etag
             data["modified"] = published.modified.isoformat()
-        return Record(Mark("meta", None), json.dumps(data).encode("utf-8"))
+        return json.dumps(data).encode("utf-8")
 
-    async def _commit_book(self, put: dict[str, Record], drop: Iterable[str]) -> None:
-        poll = self._book_poll + 1
-        await self._state.commit(BOOK, poll, (), SnapshotDelta(put=put, drop=list(drop)))
-        self._book_poll = poll
+    async def _save_book(
+        self, put: dict[str, bytes], drop: Iterable[str], *, meta: bytes | None = None
+    ) -> None:
+        await self._state.save(BOOK, meta=meta, put=put, drop=drop)
 
     # ---- following the watch ---------------------------------------------------------------
 
@@ -346,7 +353,7 @@ class FeedServer:
             return  # delivered again after a restart: already in the book
         if change.kind == "removed":
             if entry is not None:
-                await self._commit_book({}, [key])
+                await self._save_book({}, [key])
                 del self._entries[key]
             return
         sequence = 0 if entry is None else entry.sequence + 1
@@ -361,12 +368,12 @@ class FeedServer:
             logger.debug("%s is left out of the feed: %s", key, error)
             self._left_out.add(key)
             if entry is not None:
-                await self._commit_book({}, [key])
+                await self._save_book({}, [key])
                 del self._entries[key]
             return
         self._left_out.discard(key)
         new = _Entry(str(event["uid"]), sequence, change.key, bytes(event.to_ical()))
-        await self._commit_book({key: new.record()}, ())
+        await self._save_book({key: new.data()}, ())
         self._entries[key] = new
 
     def _tick(self) -> datetime:
@@ -433,14 +440,14 @@ class FeedServer:
         last = self._published
         if last is not None and last.etag == etag:
             if gone:
-                await self._commit_book({}, gone)
+                await self._save_book({}, gone)
         else:
             modified = self._clock().astimezone(UTC).replace(microsecond=0)
             if last is not None and modified <= last.modified:
                 # Last-Modified must move with the content, even on a clock set back.
                 modified = last.modified + timedelta(seconds=1)
             published = _Published(body, etag, modified)
-            await self._commit_book({_META: self._meta_record(published)}, gone)
+            await self._save_book({}, gone, meta=self._meta(published))
             self._published = published
             self.publications += 1
         self._ready.set()
@@ -512,3 +519,21 @@ def _check_public_url(url: object) -> str | None:
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(f"public_url must be an https:// address without query, got {url!r:.80}")
     return url.rstrip("/")
+
+
+def _feed_state(given: FeedState | str | os.PathLike[str] | None, beside: WatchState) -> FeedState:
+    # The feed's own state: the one given, a file named, or one beside the watch's.
+    if isinstance(given, str | os.PathLike):
+        return SqliteFeedState(given)
+    if given is not None:
+        if not isinstance(given, FeedState):
+            raise TypeError(f"state must be a FeedState or a path, not {type(given).__name__}")
+        return given
+    if isinstance(beside, SqliteWatchState):
+        return SqliteFeedState(beside.path)
+    if isinstance(beside, MemoryWatchState):
+        return MemoryFeedState()
+    raise ValueError(
+        f"the watch keeps its state in {type(beside).__name__}: give the feed one of its own "
+        "(state= a path or a FeedState) so its URL survives a restart"
+    )

@@ -64,6 +64,8 @@ async def pyrus_feed(
         horizon=timedelta(days=30),
     )
     options.setdefault("name", "Pyrus deadlines")
+    if "feed_state" in options:  # the feed's own state (``state`` is the watch's here)
+        options["state"] = options.pop("feed_state")
     async with FeedServer(watch, clock=gate.clock, sleep=gate.sleep, **options) as feed:
         await gate.reach(gate.rounds + 1)
         yield feed

@@ -5,8 +5,11 @@ per interval for many clients, and the last good calendar when the upstream fail
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import json
 import logging
+import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,15 @@ import pytest
 from ical.calendar_stream import IcsCalendarStream
 from multidict import CIMultiDict
 
-from calendar_bridge.feed import FeedServer, FeedStateError
+from calendar_bridge.feed import (
+    BOOK,
+    FeedServer,
+    FeedState,
+    FeedStateError,
+    MemoryFeedState,
+    SqliteFeedState,
+)
+from calendar_bridge.feed_state import FeedBook
 from calendar_watch import MemoryWatchState
 from pyrus_calendar import Meeting, Task
 from pyrus_calendar.testing import FakePyrusServer
@@ -325,3 +336,58 @@ async def test_bad_arguments_fail_before_anything(
         with pytest.raises(ValueError, match=error):
             FeedServer(functools.partial(pyrus.watch), **options)
     assert fake.requests == [] or all("/calendar" not in str(r) for r in fake.requests)
+
+
+# ---- the feed's own state ------------------------------------------------------------------
+
+
+async def test_the_feed_keeps_its_book_in_tables_of_its_own_not_as_a_watch(
+    fake: FakePyrusServer, gate: Gate, tmp_path: Path
+) -> None:
+    state = tmp_path / "feed.db"
+    async with client_for(fake) as pyrus, pyrus_feed(pyrus, gate, state) as feed:
+        token = feed.url.split("/")[3]
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        (meta,) = db.execute("SELECT meta FROM feed_meta").fetchone()
+        items = db.execute("SELECT count(*) FROM feed_items").fetchone()[0]
+        watches = {row[0] for row in db.execute("SELECT watch FROM watches")}
+    assert json.loads(meta)["token"] == token
+    assert items == 3  # two tasks and a meeting
+    assert BOOK not in watches  # no longer posing as a watch
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_feed_state_saves_and_loads_what_it_was_given(kind: str, tmp_path: Path) -> None:
+    state = MemoryFeedState() if kind == "memory" else SqliteFeedState(tmp_path / "f.db")
+    assert isinstance(state, FeedState)
+    await state.open()
+    try:
+        assert await state.load("a") == FeedBook()
+        await state.save("a", meta=b"m1", put={"x": b"1", "y": b"2"}, drop=())
+        await state.save("a", meta=None, put={"y": b"3"}, drop=["x"])
+        await state.save("b", meta=b"other", put={"x": b"9"}, drop=())
+        assert await state.load("a") == FeedBook(b"m1", {"y": b"3"})
+    finally:
+        await state.close()
+
+
+async def test_a_watch_kept_elsewhere_needs_a_feed_state_of_its_own(
+    fake: FakePyrusServer, gate: Gate
+) -> None:
+    class Elsewhere:
+        """A watch state the feed cannot put a book beside (as Redis's)."""
+
+        def __init__(self) -> None:
+            self._inner = MemoryWatchState()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+    async with client_for(fake) as pyrus:
+        with pytest.raises(ValueError, match="give the feed one of its own"):
+            async with pyrus_feed(pyrus, gate, Elsewhere()):
+                pass
+        async with pyrus_feed(pyrus, gate, Elsewhere(), feed_state=MemoryFeedState()) as feed:
+            status, _, body = await _get(feed.url)
+    assert status == 200
+    assert b"pyrus-task-1@pyrus.com" in body
