@@ -141,3 +141,15 @@ def test_importing_the_sync_loads_neither_redis_nor_caldav() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_docs_architecture_names_every_package_and_module() -> None:
+    """docs/architecture.md is the picture: a module it does not name is a room nobody drew."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [package for package in MAY_IMPORT if f"`{package}`" not in text]
+    for package, path in _files():
+        if path.name in ("__init__.py", "__main__.py") or "testing" in path.parts:
+            continue
+        if f"`{path.name}`" not in text and f"`{path.parent.name}/`" not in text:
+            missing.append(_where(package, path))
+    assert not missing, f"docs/architecture.md does not name {missing}"
