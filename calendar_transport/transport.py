@@ -78,7 +78,6 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 
 ParamValue = str | int | float | bool
-#: looks at a 2xx body and says whether it is really the backend's error envelope
 
 # Errors raised before any byte of the request was written: always safe to send again.
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
