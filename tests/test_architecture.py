@@ -153,3 +153,53 @@ def test_docs_architecture_names_every_package_and_module() -> None:
         if f"`{path.name}`" not in text and f"`{path.parent.name}/`" not in text:
             missing.append(_where(package, path))
     assert not missing, f"docs/architecture.md does not name {missing}"
+
+
+def _runtime_imports(package: str, path: Path) -> set[str]:
+    """The package's own modules ``path`` imports when it loads (not inside functions, not
+    under ``if TYPE_CHECKING``: those are no import circle)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = _where(package, path)[: -len(".py")].replace("/", ".")
+    parent = here.rsplit(".", 1)[0] if not here.endswith("__init__") else here[: -len(".__init__")]
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = parent.rsplit(".", node.level - 1)[0] if node.level > 1 else parent
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_no_module_imports_itself_round_a_circle() -> None:
+    modules = {
+        _where(package, path)[: -len(".py")].replace("/", ".").removesuffix(".__init__"): (
+            package,
+            path,
+        )
+        for package, path in _files()
+    }
+    # A package's __init__ gathers its modules; a module reading a name from it (the
+    # version) is how packages work, not a circle between two rooms.
+    inits = {name for name, (_, path) in modules.items() if path.name == "__init__.py"}
+    graph = {
+        name: {m for m in _runtime_imports(*where) if m in modules and m != name} - inits
+        for name, where in modules.items()
+    }
+    circles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:  # bounded: each module is expanded once per start
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    circles.append(trail)
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert not circles, f"import circles: {circles[:3]}"
