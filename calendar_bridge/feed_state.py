@@ -113,8 +113,8 @@ class SqliteFeedState:
             return
         try:
             await self._checker.open()
-        except WatchStateError as error:
-            raise FeedStateError(str(error)) from None
+        except WatchStateError as error:  # (the checker speaks of a watch state)
+            raise FeedStateError(str(error).replace("watch state", "feed state")) from None
         finally:
             await self._checker.close()
         self._thread.start()

@@ -236,8 +236,10 @@ class RedisTokenStore:
         """Wait until the tokens this process got while Redis was away are in Redis (at once
         when none waits; or until Redis refuses them): a worker about to stop leaves its
         token to the fleet."""
-        writer = self._writer
-        if self._pending and writer is not None and not writer.done():
+        while self._pending:  # bounded by the writer: it ends when nothing is pending
+            writer = self._writer
+            if writer is None or writer.done():
+                return  # it gave up (a Redis that refuses) or its loop is gone
             await asyncio.wait({writer})  # (not cancelled with its waiter, nor raising)
 
     def _write_back_later(self, key: StoreKey, record: TokenRecord) -> None:
@@ -338,13 +340,13 @@ class RedisTokenStore:
     async def _flush_pending(self, key: StoreKey) -> None:
         # A token this process got while Redis was away: a restarted Redis is empty, and the
         # fleet can go on with this token instead of logging in again.
-        record = self._pending.pop(key, None)
+        # It stays pending until written: while a write is slow (a Redis that swallows
+        # packets), written_back() and flush() must not take it for done.
+        record = self._pending.get(key)
         if record is not None:
-            try:
-                await self._write(key, record, only_if_absent=True)
-            except BaseException:
-                self._pending[key] = record
-                raise
+            await self._write(key, record, only_if_absent=True)
+            if self._pending.get(key) is record:  # (not replaced meanwhile by a newer one)
+                del self._pending[key]
 
 
 # The write-back task never asks Redis more often than this (retry_interval may be 0).

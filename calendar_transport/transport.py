@@ -910,6 +910,7 @@ class Transport:
         url: str,
         attempt: int = 1,
     ) -> APIError:
+        data = self._scrubbed(data)
         text = data.decode("utf-8", "replace")
         code, message = _error_fields(data)
         if 300 <= status < 400:
@@ -930,6 +931,7 @@ class Transport:
     ) -> APIError:
         # An envelope naming an error status is treated as that status (a 401 re-logs in, a
         # 503 is retried); one that names none is its own error, never a DecodeError.
+        data = self._scrubbed(data)
         named = envelope.status if envelope.status is not None and envelope.status >= 400 else None
         error_class = error_class_for_status(named) if named else ErrorEnvelopeError
         return error_class(
@@ -941,6 +943,16 @@ class Transport:
             body=data.decode("utf-8", "replace"),
             attempt=attempt,
         )
+
+    def _scrubbed(self, data: bytes) -> bytes:
+        # An error keeps the answer's body; a server that echoes the request's token in it
+        # (some do, in a 401) must not put the token into a message or a log line.
+        token = self.auth.token if self.auth is not None else None
+        if token and len(token) >= 8:
+            secret = token.encode("utf-8")
+            if secret in data:
+                return data.replace(secret, b"***")
+        return data
 
     def _decoder_for(self, response_type: Any) -> msgspec.json.Decoder[Any]:
         # One decoder per type: building one costs more than decoding a small answer.

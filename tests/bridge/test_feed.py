@@ -391,3 +391,12 @@ async def test_a_watch_kept_elsewhere_needs_a_feed_state_of_its_own(
             status, _, body = await _get(feed.url)
     assert status == 200
     assert b"pyrus-task-1@pyrus.com" in body
+
+
+async def test_a_file_that_is_not_a_feed_state_is_named_so(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    state = SqliteFeedState(notes)
+    with pytest.raises(FeedStateError, match="not a feed state"):
+        await state.open()
+    assert notes.read_text(encoding="utf-8") == "my notes\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -317,3 +319,37 @@ def _client(server: FakePyrusServer, store: TokenStore, **options: object) -> Py
         retry=FAST,
         **options,  # type: ignore[arg-type]
     )
+
+
+async def test_a_slow_write_back_is_not_taken_for_done(redis_server: RedisServer) -> None:
+    """A Redis that swallows packets (stopped, not gone): while the write of a token got
+    meanwhile is in flight, nothing says it was written back."""
+    if not redis_server.running:
+        redis_server.start()
+    assert redis_server._process is not None
+    pid = redis_server._process.pid
+    slow = aioredis.Redis.from_url(redis_server.url, socket_timeout=0.5)
+    store = RedisTokenStore(slow, retry_interval=60.0)  # its own writer stays out of the way
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await store.put(KEY, record("got-while-slow"))  # times out: kept to write back
+        flushing = asyncio.create_task(store.flush())
+        waiting = asyncio.create_task(store.written_back())
+        done, _ = await asyncio.wait({flushing, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {flushing}  # the write timed out; the waiter still waits
+        assert flushing.result() is False
+        assert not waiting.done()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    try:
+        assert await store.flush() is True
+        await asyncio.wait_for(waiting, timeout=10)
+        other = RedisTokenStore.from_url(redis_server.url)
+        try:
+            shared = await other.get(KEY)
+        finally:
+            await other.redis.aclose()
+        assert shared is not None
+        assert shared.value == "got-while-slow"
+    finally:
+        await slow.aclose()

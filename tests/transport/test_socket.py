@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import aiohttp
+import aiohttp.web
 import pytest
 
 from calendar_transport import (
@@ -498,3 +499,31 @@ async def test_relative_paths_follow_a_base_url_moved_by_the_login(server: DemoS
             await transport.request("GET", "/items")
     assert caught.value.status == 404
     assert caught.value.url.endswith("/moved/items")
+
+
+@pytest.mark.parametrize("status", [401, 500])
+async def test_a_token_the_server_echoes_in_an_error_stays_out_of_it(status: int) -> None:
+    token = "given-token-4f9a2c"
+
+    async def echo(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        seen = request.headers.get("Authorization", "")
+        return aiohttp.web.json_response({"error": f"bad header {seen!r}"}, status=status)
+
+    app = aiohttp.web.Application()
+    app.router.add_get("/items", echo)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        auth = DemoAuth(password=None, token=token)
+        dialect = Dialect(auth=auth)
+        async with Transport(f"http://127.0.0.1:{port}", dialect=dialect, retry=FAST) as transport:
+            with pytest.raises(APIError) as caught:
+                await transport.request("GET", "/items")
+    finally:
+        await runner.cleanup()
+    shown = f"{caught.value} {caught.value!r} {caught.value.body} {caught.value.message}"
+    assert "bad header" in shown  # the body is kept...
+    assert token not in shown  # ...without the token
