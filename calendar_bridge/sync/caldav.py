@@ -203,7 +203,7 @@ class CalDAVTarget:
         try:
             return await self._client.request(url, method, body, headers)
         except dav_error as error:
-            if isinstance(error, refused) and getattr(error, "status", None) == 403:
+            if isinstance(error, refused) and _forbidden(error):
                 raise SyncTargetError(
                     f"{method} {url}: HTTP 403, not allowed for this account (is the URL "
                     "a calendar of the user in CALDAV_USERNAME?)"
@@ -255,6 +255,15 @@ def _body(answer: Any) -> bytes:
 
 def _unfolded(text: bytes) -> bytes:
     return text.replace(b"\r\n", b"\n").replace(b"\n ", b"")
+
+
+def _forbidden(error: BaseException) -> bool:
+    # A 403 (the account may not go there), not a 401 (the credentials are wrong): caldav
+    # 3.1 says so in ``status``; 3.0 only in the HTTP reason phrase.
+    status = getattr(error, "status", None)
+    if status is not None:
+        return bool(status == 403)
+    return "forbidden" in str(getattr(error, "reason", "")).lower()
 
 
 def _why_unreachable(error: BaseException) -> str:
