@@ -129,6 +129,16 @@ async def _login_step(step: Awaitable[T]) -> T:
         raise
 
 
+async def _let_closes_arrive() -> None:
+    # Before a request that cannot be sent twice, the loop reads what has arrived: a server
+    # that hung up on a pooled connection after its last answer is seen to have, and aiohttp
+    # hands this request a new connection instead of the dead one (on Python 3.12 the body
+    # was otherwise written into the dead socket: a "maybe" although nothing was read). Two
+    # turns: one where the loop polls the sockets, one where what it found has run.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 def _may_have_left(body: bytes | _RequestBody | None) -> bool:
     # Only a followed body can tell; of any other request assume the worst.
     return not isinstance(body, _RequestBody) or body.may_have_left
@@ -702,6 +712,7 @@ class Transport:
             body: bytes | _RequestBody | None = call.body
             if call.body is not None and not is_idempotent(method, call.idempotent):
                 body = _RequestBody(call.body)
+                await _let_closes_arrive()
             try:
                 try:
                     status, data, response_headers = await self._send(
