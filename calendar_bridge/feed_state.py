@@ -9,7 +9,6 @@ a watch may use too, the file checked as the watch's state checks it.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,20 +108,7 @@ class SqliteFeedState:
 
     async def open(self) -> None:
         """Check the file (as a watch state does), then add the feed tables if missing."""
-        if self._thread.running:
-            return
-        try:
-            await self._checker.open()
-        except WatchStateError as error:  # (the checker speaks of a watch state)
-            raise FeedStateError(str(error).replace("watch state", "feed state")) from None
-        finally:
-            await self._checker.close()
-        self._thread.start()
-        try:
-            await self._thread.run(self._open)
-        except BaseException:
-            await self.close()
-            raise
+        await self._thread.open_beside(self._checker, _SCHEMA)
 
     async def load(self, feed: str) -> FeedBook:
         """The feed as last saved."""
@@ -140,13 +126,6 @@ class SqliteFeedState:
         await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
-
-    def _open(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None)
-        self._thread.db = db
-        db.execute("PRAGMA busy_timeout = 5000")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
 
     def _load(self, feed: str) -> FeedBook:
         db = self._thread.conn()

@@ -96,14 +96,7 @@ class SqliteWatchState:
     async def open(self) -> None:
         """Open the file (creating it with the schema if missing or empty), check it is ours
         and writable; raise :class:`WatchStateError` otherwise."""
-        if self._thread.running:
-            return
-        self._thread.start()
-        try:
-            await self._thread.run(self._open)
-        except BaseException:
-            await self.close()
-            raise
+        await self._thread.open(self._open)
 
     async def load(self, watch: str) -> Snapshot:
         """The watch as last committed."""

@@ -12,11 +12,22 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-__all__ = ["SqliteThread", "explain", "transaction"]
+from .state import WatchStateError
+
+__all__ = ["FileCheck", "SqliteThread", "explain", "transaction"]
 
 R = TypeVar("R")
+
+
+class FileCheck(Protocol):
+    """What checks a file before a state keeps tables of its own in it (a
+    :class:`~calendar_watch.SqliteWatchState` of the same path)."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class SqliteThread:
@@ -46,6 +57,40 @@ class SqliteThread:
     def start(self) -> None:
         """Start the thread (the caller then opens the file on it)."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+
+    async def open(self, opening: Callable[[], object]) -> None:
+        """Start the thread and run ``opening`` on it (it connects and sets :attr:`db`);
+        when that fails, the connection is closed and the thread stopped again."""
+        if self.running:
+            return
+        self.start()
+        try:
+            await self.run(opening)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def open_beside(self, checker: FileCheck, schema: str) -> None:
+        """Open the file for a state that keeps tables of its own (``schema``, made if
+        missing) beside a watch's: ``checker`` first checks the file as a watch state does
+        (ours, not newer, not corrupt, writable); its refusal is raised as this thread's
+        error, naming this state's kind."""
+        if self.running:
+            return
+        try:
+            await checker.open()
+        except WatchStateError as error:
+            raise self._error(str(error).replace("watch state", self._what)) from None
+        finally:
+            await checker.close()
+        await self.open(lambda: self._connect(schema))
+
+    def _connect(self, schema: str) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None)
+        self.db = db
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.executescript(f"BEGIN IMMEDIATE; {schema} COMMIT;")
 
     async def run(self, work: Callable[[], R]) -> R:
         """Run ``work`` on the thread; an SQLite error is raised as the owner's error."""

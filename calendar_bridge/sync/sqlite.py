@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, TypeVar
 
-from calendar_watch import SqliteWatchState, WatchStateError
+from calendar_watch import SqliteWatchState
 from calendar_watch.sqlite_thread import SqliteThread, transaction
 
 from .state import Entry, Intent, SyncSnapshot, SyncStateError, stored_operation
@@ -51,20 +51,7 @@ class SqliteSyncState:
 
     async def open(self) -> None:
         """Check the file (as a watch state does), then add the sync tables if missing."""
-        if self._thread.running:
-            return
-        try:
-            await self._checker.open()
-        except WatchStateError as error:
-            raise SyncStateError(str(error)) from None
-        finally:
-            await self._checker.close()
-        self._thread.start()
-        try:
-            await self._thread.run(self._open)
-        except BaseException:
-            await self.close()
-            raise
+        await self._thread.open_beside(self._checker, _SCHEMA)
 
     async def load(self, sync: str) -> SyncSnapshot:
         """The sync as last committed."""
@@ -93,13 +80,6 @@ class SqliteSyncState:
         await self._thread.stop()
 
     # ---- on the worker thread ----------------------------------------------------------------
-
-    def _open(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None)
-        self._thread.db = db
-        db.execute("PRAGMA busy_timeout = 5000")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
 
     def _load(self, sync: str) -> SyncSnapshot:
         db = self._thread.conn()
