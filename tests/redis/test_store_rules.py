@@ -32,6 +32,16 @@ def record(value: str, **fields: object) -> TokenRecord:
     return TokenRecord(value, ISSUED, **fields)  # type: ignore[arg-type]
 
 
+async def _fleet_token(redis_server: RedisServer) -> str | None:
+    """The token another worker's store finds in Redis (``None``: none)."""
+    other = RedisTokenStore.from_url(redis_server.url)
+    try:
+        shared = await other.get(KEY)
+    finally:
+        await other.redis.aclose()
+    return None if shared is None else shared.value
+
+
 class Clock:
     """A clock the test moves."""
 
@@ -220,13 +230,7 @@ async def test_redis_away_falls_back_with_one_warning_and_comes_back(
         assert got is not None
         assert got.value == "during-the-outage"
         # What this process got while Redis was away is now the fleet's.
-        other = RedisTokenStore.from_url(redis_server.url)
-        try:
-            shared = await other.get(KEY)
-        finally:
-            await other.redis.aclose()
-        assert shared is not None
-        assert shared.value == "during-the-outage"
+        assert await _fleet_token(redis_server) == "during-the-outage"
     finally:
         await client.redis.aclose()
 
@@ -344,12 +348,6 @@ async def test_a_slow_write_back_is_not_taken_for_done(redis_server: RedisServer
     try:
         assert await store.flush() is True
         await asyncio.wait_for(waiting, timeout=10)
-        other = RedisTokenStore.from_url(redis_server.url)
-        try:
-            shared = await other.get(KEY)
-        finally:
-            await other.redis.aclose()
-        assert shared is not None
-        assert shared.value == "got-while-slow"
+        assert await _fleet_token(redis_server) == "got-while-slow"
     finally:
         await slow.aclose()
