@@ -394,6 +394,8 @@ class _Family:
     unless its tasks sit on their shared boundary)."""
 
     parent: _Family | None
+    #: the split window's own page held exactly the tasks of its parent's page
+    window_repeated: bool = False
     repeats: int = 0
 
     def proved(self) -> bool:
@@ -419,8 +421,6 @@ class _Node:
     #: the part left out deadlines its parent's page held: an honest server cannot answer
     #: it with the same tasks
     ignored: bool = False
-    #: the parent's page held exactly the tasks of its own parent's page
-    parent_repeated: bool = False
     #: this node and its siblings (None for a root)
     family: _Family | None = None
     #: this window is asked again after an empty page that said has_more
@@ -702,7 +702,7 @@ class CalendarWalk(Generic[T]):
         family = node.family
         if repeated and family is not None:
             family.repeats += 1
-        ignoring = node.parent_repeated and family is not None and family.proved()
+        ignoring = family is not None and family.window_repeated and family.proved()
         if (repeated and (node.ignored or ignoring)) or (
             meetings_cut and not tasks_cut and node.parent_meetings == meeting_ids
         ):
@@ -809,7 +809,7 @@ class CalendarWalk(Generic[T]):
             return None
         ids = frozenset(task.id for task in skim.tasks)
         repeated = bool(node.parent_ids) and ids == node.parent_ids
-        family = _Family(node.family)
+        family = _Family(node.family, window_repeated=repeated)
         shuffled = _looks_shuffled(skim)
         # Only where one bit selects do deadlines say for sure which tasks a part can hold.
         pure = window.mask in (CalendarFilter.DUE, CalendarFilter.DUE_DATE) and len(located) == len(
@@ -830,7 +830,6 @@ class CalendarWalk(Generic[T]):
                     parent_ids=ids,
                     parent_sample=frozenset(inside) if shuffled else frozenset(),
                     ignored=pure and len(inside) < len(located),
-                    parent_repeated=repeated,
                     family=family,
                 )
             )
