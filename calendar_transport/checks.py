@@ -79,12 +79,12 @@ def require_int(
     """An int (a bool is refused, though Python counts it as one), within ``low..high``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise WrongTypeError(f"{name} must be an int, not {type(value).__name__} {value!r:.40}")
-    if low is not None and high is not None and not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be at most {high}, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            bounds = f"between {low} and {high}"
+        else:
+            bounds = f"at least {low}" if low is not None else f"at most {high}"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
     return value
 
 
